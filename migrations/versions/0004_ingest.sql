@@ -1,0 +1,1 @@
+-- 0004 ingest (filled by the ingest work).

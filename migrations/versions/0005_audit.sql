@@ -1,0 +1,1 @@
+-- 0005 audit (filled by the audit work).

@@ -1,0 +1,1 @@
+-- 0007 sync (filled by the delivery-engine work).

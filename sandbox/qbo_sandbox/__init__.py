@@ -1,0 +1,1 @@
+"""Local QuickBooks Online v3 simulator (HTTP) for the demo, tests and benchmarks."""

@@ -1,0 +1,5 @@
+"""`python -m qbo_sandbox serve ...`."""
+
+from .cli import app
+
+app()

@@ -1,0 +1,5 @@
+"""``python -m pgbooks`` == ``pgbooks``."""
+
+from pgbooks.cli import main
+
+main()

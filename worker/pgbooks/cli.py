@@ -1,0 +1,26 @@
+"""The ``pgbooks`` command: one CLI for everything the product does.
+
+Each concern contributes a typer sub-application; this module only mounts them. Configuration
+comes from ``DATABASE_URL`` (environment or ``.env``); secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pgbooks.db.cli import app as db_app
+from qbo_sandbox.cli import app as sandbox_app
+
+app = typer.Typer(
+    name="pgbooks",
+    help="Postgres-native engine that turns e-commerce activity into QuickBooks Online books.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Database lifecycle: migrations (alembic) and reload of replaceable SQL code."""
