@@ -1,0 +1,1 @@
+-- 0008 bank (filled by the reconciliation work): statements and lines in schema ingest.
