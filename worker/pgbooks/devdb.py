@@ -6,6 +6,8 @@ Order of preference:
 2. ``127.0.0.1:5432`` if it accepts user ``postgres`` without a password;
 3. a private cluster in a temporary directory, started as the ``postgres`` OS user when we are
    root (Postgres refuses to run as root), stopped and deleted afterwards.
+
+``PGBOOKS_PRIVATE_CLUSTER=1`` skips 1 and 2 (to exercise path 3 on a machine that has a server).
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ def private_cluster() -> Iterator[Server]:
 @contextlib.contextmanager
 def server() -> Iterator[Server]:
     """A usable server for the duration of the block (see module docstring)."""
-    found = find_server()
+    forced = os.environ.get("PGBOOKS_PRIVATE_CLUSTER", "") not in ("", "0")
+    found = None if forced else find_server()
     if found is not None:
         yield found
         return
