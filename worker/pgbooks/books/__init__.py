@@ -1,0 +1,1 @@
+"""Books: accounting rules live in SQL; this package only discovers company defaults."""
