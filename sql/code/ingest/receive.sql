@@ -1,0 +1,264 @@
+-- Receiving a delivery: the receiver (Python) reads the bytes, checks the signature with the
+-- channel's secrets, then hands everything to api.raw_event__receive, which decides the outcome,
+-- stores the delivery verbatim and answers the HTTP status. One row per delivery, whatever happens.
+--
+-- orders.channels belongs to the orders area and loads after this file: it is read with dynamic
+-- SQL so this code loads (and plpgsql_check passes) whether or not it exists yet.
+
+CREATE FUNCTION logic.raw_event__channel(
+    p_tenant_id text, p_channel_id text, p_platform text
+) RETURNS TABLE (channel_state text, secrets text[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_channels regclass;
+    v_platform text;
+    v_secret text;
+    v_previous text;
+BEGIN
+    v_channels := to_regclass('orders.channels');
+    IF v_channels IS NULL THEN
+        channel_state := 'unknown';
+        secrets := ARRAY[]::text[];
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    EXECUTE format(
+        'SELECT c.platform, c.webhook_secret, c.webhook_secret_previous FROM %s AS c '
+        'WHERE c.tenant_id = $1 AND c.channel_id = $2',
+        v_channels
+    )
+    INTO v_platform, v_secret, v_previous
+    USING p_tenant_id, p_channel_id;
+    IF v_platform IS NULL THEN
+        channel_state := 'unknown';
+    ELSIF v_platform <> p_platform THEN
+        channel_state := 'platform_mismatch';
+    ELSE
+        channel_state := 'ok';
+    END IF;
+    secrets := array_remove(ARRAY[nullif(v_secret, ''), nullif(v_previous, '')], NULL);
+    RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION logic.raw_event__channel(text, text, text) IS
+'Channel lookup: ok / unknown / platform_mismatch, and its webhook secrets (current first, then previous).';
+
+CREATE FUNCTION api.raw_event__channel_secrets(
+    p_tenant_id text, p_channel_id text, p_platform text
+) RETURNS TABLE (channel_state text, secrets text[])
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.channel_state, c.secrets FROM logic.raw_event__channel(p_tenant_id, p_channel_id, p_platform) AS c;
+$$;
+
+COMMENT ON FUNCTION api.raw_event__channel_secrets(text, text, text) IS
+'For the receiver: whether the addressed channel exists on that platform, and the secrets to verify its signatures.';
+
+CREATE FUNCTION logic.raw_event__reject(
+    p_signature_result text, p_channel_state text, p_body_truncated boolean
+) RETURNS TABLE (reason_code text, message text, http_status integer)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.reason_code, r.message, r.http_status
+    FROM (
+        VALUES
+        (1, p_body_truncated, 'BODY_TOO_LARGE', 'request body exceeds the receiver''s size limit', 413),
+        (
+            2, p_channel_state = 'unknown', 'UNKNOWN_CHANNEL',
+            'no channel with this tenant_id and channel_id exists', 404
+        ),
+        (
+            3, p_channel_state = 'platform_mismatch', 'PLATFORM_MISMATCH',
+            'the channel exists but belongs to another platform than the route', 404
+        ),
+        (
+            4, p_signature_result = 'missing', 'SIGNATURE_MISSING',
+            'signature header is missing', 401
+        ),
+        (
+            5, p_signature_result = 'invalid', 'SIGNATURE_INVALID',
+            'signature does not match the body with the channel''s current or previous secret', 401
+        ),
+        (
+            6, p_signature_result = 'stale_timestamp', 'SIGNATURE_STALE_TIMESTAMP',
+            'Stripe-Signature timestamp is more than 300 s away from now (replay?)', 401
+        ),
+        (
+            7, p_signature_result = 'no_secret', 'SIGNATURE_NO_SECRET',
+            'the channel has no webhook secret: deliveries cannot be verified', 401
+        )
+    ) AS r (rank, hit, reason_code, message, http_status)
+    WHERE r.hit
+    ORDER BY r.rank
+    LIMIT 1;
+$$;
+
+COMMENT ON FUNCTION logic.raw_event__reject(text, text, boolean) IS
+'First reason (if any) to reject a delivery before parsing it: size, channel, then signature; with its HTTP status.';
+
+CREATE FUNCTION logic.raw_event__header(p_headers jsonb, VARIADIC p_names text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT nullif(btrim(p_headers ->> n.name), '')
+    FROM unnest(p_names) WITH ORDINALITY AS n (name, ord)
+    WHERE nullif(btrim(p_headers ->> n.name), '') IS NOT NULL
+    ORDER BY n.ord
+    LIMIT 1;
+$$;
+
+COMMENT ON FUNCTION logic.raw_event__header(jsonb, text[]) IS
+'First non-blank header among the given lower-case names (e.g. the X-Shopify- and bare Shopify- spellings).';
+
+CREATE FUNCTION api.raw_event__receive(
+    p_tenant_id text,
+    p_platform text,
+    p_channel_id text,
+    p_headers jsonb,
+    p_body bytea,
+    p_signature_result text,
+    p_body_bytes bigint DEFAULT NULL,
+    p_body_truncated boolean DEFAULT FALSE,
+    p_source text DEFAULT 'webhook',
+    p_topic text DEFAULT NULL,
+    p_delivery_id text DEFAULT NULL
+) RETURNS TABLE (
+    raw_event_id bigint, status text, reason_code text, message text, duplicate_of bigint, http_status integer
+)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_headers jsonb := coalesce(p_headers, '{}');
+    v_channel_state text;
+    v_payload jsonb;
+    v_topic text := p_topic;
+    v_delivery_id text := p_delivery_id;
+    v_dedupe_key text;
+    v_reason text;
+    v_message text;
+    v_http integer;
+    v_id bigint;
+    v_duplicate_id bigint;
+BEGIN
+    IF p_platform IS NULL OR p_platform NOT IN ('shopify', 'woocommerce', 'stripe', 'custom') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB401',
+            MESSAGE = format('p_platform: unknown platform %L (shopify, woocommerce, stripe or custom)', p_platform);
+    END IF;
+    IF p_body IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'PB402', MESSAGE = 'p_body: the raw body is required (may be empty, not NULL)';
+    END IF;
+
+    SELECT c.channel_state INTO v_channel_state
+    FROM logic.raw_event__channel(p_tenant_id, p_channel_id, p_platform) AS c;
+    -- A backfill is addressed by the operator, not by an unauthenticated request: no signature.
+    IF p_source = 'backfill' THEN
+        p_signature_result := 'not_applicable';
+    END IF;
+
+    SELECT r.reason_code, r.message, r.http_status INTO v_reason, v_message, v_http
+    FROM logic.raw_event__reject(p_signature_result, v_channel_state, p_body_truncated) AS r;
+
+    IF v_reason IS NULL THEN
+        BEGIN
+            v_payload := convert_from(p_body, 'UTF8')::jsonb;
+            IF jsonb_typeof(v_payload) <> 'object' THEN
+                v_reason := 'MALFORMED_JSON';
+                v_message := format('body is JSON but not an object (got %s)', jsonb_typeof(v_payload));
+                v_http := 400;
+                v_payload := NULL;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            v_reason := 'MALFORMED_JSON';
+            v_message := 'body is not valid UTF-8 JSON: ' || SQLERRM;
+            v_http := 400;
+        END;
+    END IF;
+
+    IF p_platform = 'shopify' THEN
+        v_topic := coalesce(v_topic, logic.raw_event__header(v_headers, 'x-shopify-topic', 'shopify-topic'));
+        v_delivery_id := coalesce(
+            v_delivery_id,
+            logic.raw_event__header(
+                v_headers, 'x-shopify-webhook-id', 'shopify-webhook-id', 'x-shopify-event-id', 'shopify-event-id'
+            )
+        );
+    ELSIF p_platform = 'woocommerce' THEN
+        v_topic := coalesce(v_topic, logic.raw_event__header(v_headers, 'x-wc-webhook-topic'));
+        v_delivery_id := coalesce(v_delivery_id, logic.raw_event__header(v_headers, 'x-wc-webhook-delivery-id'));
+    ELSIF p_platform = 'stripe' THEN
+        v_topic := coalesce(v_topic, v_payload ->> 'type');
+        IF v_payload ->> 'object' = 'event' THEN
+            v_delivery_id := coalesce(v_delivery_id, v_payload ->> 'id');
+        END IF;
+    END IF;
+    v_dedupe_key := coalesce(v_delivery_id, 'sha256:' || encode(sha256(p_body), 'hex'));
+
+    IF v_reason IS NOT NULL THEN
+        INSERT INTO ingest.raw_events AS e (
+            tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+            body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
+            processed_at
+        ) VALUES (
+            p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
+            p_body, coalesce(p_body_bytes, octet_length(p_body)), p_body_truncated, sha256(p_body),
+            p_signature_result, 'rejected', v_reason, v_message, clock_timestamp()
+        ) RETURNING e.raw_event_id INTO v_id;
+        RETURN QUERY SELECT v_id, 'rejected'::text, v_reason, v_message, NULL::bigint, v_http;
+        RETURN;
+    END IF;
+
+    INSERT INTO ingest.raw_events AS e (
+        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+        body_bytes, body_truncated, body_sha256, signature_result, status
+    ) VALUES (
+        p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
+        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, sha256(p_body), p_signature_result, 'pending'
+    )
+    ON CONFLICT (tenant_id, platform, channel_id, dedupe_key)
+    WHERE status IN ('pending', 'applied', 'quarantined') DO NOTHING
+    RETURNING e.raw_event_id INTO v_id;
+
+    IF v_id IS NOT NULL THEN
+        -- Wake the processors (LISTEN pgbooks_ingest); delivered at commit, coalesced per transaction.
+        PERFORM pg_notify('pgbooks_ingest', p_tenant_id);
+        RETURN QUERY SELECT v_id, 'pending'::text, NULL::text, NULL::text, NULL::bigint, 200;
+        RETURN;
+    END IF;
+
+    -- Same delivery already stored (READ COMMITTED: this statement sees the row ON CONFLICT saw).
+    SELECT e.raw_event_id INTO v_id
+    FROM ingest.raw_events AS e
+    WHERE e.tenant_id = p_tenant_id AND e.platform = p_platform AND e.channel_id = p_channel_id
+        AND e.dedupe_key = v_dedupe_key AND e.status IN ('pending', 'applied', 'quarantined');
+    v_message := format('delivery %s was already received as raw event %s', v_dedupe_key, v_id);
+    INSERT INTO ingest.raw_events AS e (
+        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+        body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
+        duplicate_of, processed_at
+    ) VALUES (
+        p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
+        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, sha256(p_body), p_signature_result,
+        'duplicate', 'DUPLICATE_DELIVERY', v_message, v_id, clock_timestamp()
+    ) RETURNING e.raw_event_id INTO v_duplicate_id;
+    RETURN QUERY SELECT v_duplicate_id, 'duplicate'::text, 'DUPLICATE_DELIVERY'::text, v_message, v_id, 200;
+END
+$$;
+
+COMMENT ON FUNCTION api.raw_event__receive(
+    text, text, text, jsonb, bytea, text, bigint, boolean, text, text, text
+) IS
+'Store one delivery verbatim and decide: pending, duplicate or rejected (reason); returns the HTTP status to answer.';
+
+GRANT EXECUTE ON FUNCTION api.raw_event__channel_secrets(text, text, text) TO pgbooks_worker;
+GRANT EXECUTE ON FUNCTION api.raw_event__receive(
+    text, text, text, jsonb, bytea, text, bigint, boolean, text, text, text
+) TO pgbooks_worker, pgbooks_app;
