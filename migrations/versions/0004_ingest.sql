@@ -45,7 +45,9 @@ CREATE TABLE ingest.raw_events (
     ),
     CONSTRAINT raw_events_source_known CHECK (source IN ('webhook', 'backfill')),
     CONSTRAINT raw_events_signature_result_known CHECK (
-        signature_result IN ('valid', 'invalid', 'missing', 'stale_timestamp', 'no_secret', 'not_applicable')
+        signature_result IN (
+            'valid', 'invalid', 'missing', 'stale_timestamp', 'no_secret', 'unchecked', 'not_applicable'
+        )
     ),
     CONSTRAINT raw_events_status_known CHECK (
         status IN ('pending', 'applied', 'duplicate', 'quarantined', 'rejected')
@@ -93,7 +95,7 @@ COMMENT ON COLUMN ingest.raw_events.body_truncated IS
 'True when the body exceeded the receiver''s limit: only its first bytes were kept (status rejected).';
 COMMENT ON COLUMN ingest.raw_events.body_sha256 IS 'sha256 of the stored body bytes.';
 COMMENT ON COLUMN ingest.raw_events.signature_result IS
-'valid, invalid, missing, stale_timestamp (Stripe, outside 300 s), no_secret, not_applicable (backfill).';
+'valid, invalid, missing, stale_timestamp (Stripe, > 300 s), no_secret, unchecked (too big), not_applicable (backfill)';
 COMMENT ON COLUMN ingest.raw_events.received_at IS 'When the delivery was stored.';
 COMMENT ON COLUMN ingest.raw_events.status IS
 'pending (to normalize), applied, duplicate (not applied again), quarantined (normalizer refused), rejected.';

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from pgbooks.db.cli import app as db_app
+from pgbooks.ingest.cli import app as ingest_app
 from qbo_sandbox.cli import app as sandbox_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(ingest_app)  # receive, backfill, ingest process|status
 
 
 def main() -> None:

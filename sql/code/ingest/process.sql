@@ -181,3 +181,17 @@ COMMENT ON FUNCTION api.raw_event__retry(text, bigint) IS
 
 GRANT EXECUTE ON FUNCTION api.raw_events__process(integer) TO pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.raw_event__retry(text, bigint) TO pgbooks_operator;
+
+CREATE FUNCTION api.raw_events__counts()
+RETURNS TABLE (platform text, status text, events bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.platform, e.status, count(*) FROM ingest.raw_events AS e
+    GROUP BY e.platform, e.status
+    ORDER BY e.platform, e.status;
+$$;
+
+COMMENT ON FUNCTION api.raw_events__counts() IS 'Raw events per platform and status (pgbooks ingest status).';
+
+GRANT EXECUTE ON FUNCTION api.raw_events__counts() TO pgbooks_worker, pgbooks_operator;
