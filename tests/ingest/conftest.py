@@ -22,17 +22,6 @@ SECRETS = {
 }
 MAX_BODY = 64 * 1024
 
-# Until the orders area lands orders.channels, tests create a stand-in with the contract's
-# columns (tenant_id, channel_id, platform, currency, webhook_secret, webhook_secret_previous,
-# external_account_id).
-_STANDIN = """
-CREATE TABLE orders.channels (
-    tenant_id text NOT NULL, channel_id text NOT NULL, platform text NOT NULL,
-    currency text, webhook_secret text, webhook_secret_previous text, external_account_id text,
-    PRIMARY KEY (tenant_id, channel_id)
-)
-"""
-
 
 def fixture_bytes(name: str) -> bytes:
     """Raw bytes of a real payload copied into tests/fixtures/realdata/ingest."""
@@ -47,17 +36,24 @@ def add_channel(
     previous: str | None = None,
     tenant_id: str = TENANT,
 ) -> None:
-    """Insert a channel (creating the tenant, and the stand-in table when needed)."""
-    if db.execute("SELECT to_regclass('orders.channels')").fetchone() == (None,):
-        db.execute(_STANDIN)
+    """Insert a channel (and its tenant when missing)."""
     db.execute(
         "INSERT INTO orders.tenants (tenant_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         (tenant_id, tenant_id.title()),
     )
     db.execute(
-        "INSERT INTO orders.channels (tenant_id, channel_id, platform, currency, webhook_secret,"
-        " webhook_secret_previous, external_account_id) VALUES (%s, %s, %s, 'USD', %s, %s, %s)",
-        (tenant_id, channel_id, platform, secret, previous, f"ext-{channel_id}"),
+        "INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency,"
+        " webhook_secret, webhook_secret_previous, external_account_id)"
+        " VALUES (%s, %s, %s, %s, 'USD', %s, %s, %s)",
+        (
+            tenant_id,
+            channel_id,
+            platform,
+            channel_id.title(),
+            secret,
+            previous,
+            f"ext-{channel_id}",
+        ),
     )
 
 

@@ -1,46 +1,22 @@
 -- Receiving a delivery: the receiver (Python) reads the bytes, checks the signature with the
 -- channel's secrets, then hands everything to api.raw_event__receive, which decides the outcome,
 -- stores the delivery verbatim and answers the HTTP status. One row per delivery, whatever happens.
---
--- orders.channels belongs to the orders area and loads after this file: it is read with dynamic
--- SQL so this code loads (and plpgsql_check passes) whether or not it exists yet.
 
 CREATE FUNCTION logic.raw_event__channel(
     p_tenant_id text, p_channel_id text, p_platform text
 ) RETURNS TABLE (channel_state text, secrets text[])
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v_channels regclass;
-    v_platform text;
-    v_secret text;
-    v_previous text;
-BEGIN
-    v_channels := to_regclass('orders.channels');
-    IF v_channels IS NULL THEN
-        channel_state := 'unknown';
-        secrets := ARRAY[]::text[];
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    EXECUTE format(
-        'SELECT c.platform, c.webhook_secret, c.webhook_secret_previous FROM %s AS c '
-        'WHERE c.tenant_id = $1 AND c.channel_id = $2',
-        v_channels
-    )
-    INTO v_platform, v_secret, v_previous
-    USING p_tenant_id, p_channel_id;
-    IF v_platform IS NULL THEN
-        channel_state := 'unknown';
-    ELSIF v_platform <> p_platform THEN
-        channel_state := 'platform_mismatch';
-    ELSE
-        channel_state := 'ok';
-    END IF;
-    secrets := array_remove(ARRAY[nullif(v_secret, ''), nullif(v_previous, '')], NULL);
-    RETURN NEXT;
-END
+    SELECT
+        CASE
+            WHEN c.platform IS NULL THEN 'unknown'
+            WHEN c.platform <> p_platform THEN 'platform_mismatch'
+            ELSE 'ok'
+        END,
+        array_remove(ARRAY[nullif(c.webhook_secret, ''), nullif(c.webhook_secret_previous, '')], NULL)
+    FROM (SELECT 1) AS one
+    LEFT JOIN orders.channels AS c ON c.tenant_id = p_tenant_id AND c.channel_id = p_channel_id;
 $$;
 
 COMMENT ON FUNCTION logic.raw_event__channel(text, text, text) IS
