@@ -1,0 +1,273 @@
+-- The audit hash chain: canonical encoding, the append core, and the generic row trigger.
+--
+-- Canonical encoding (version 1) of an event = the text of the jsonb array
+--   [1, tenant_id, seq, event_time as UTC microseconds since epoch, txid, db_role, app_user,
+--    reason_code, table_name, operation, row_key, before, after]
+-- jsonb text output is independent of session settings (keys sorted, numbers exact); the row
+-- snapshots are made by to_jsonb under pinned TimeZone/DateStyle/IntervalStyle/
+-- extra_float_digits (SET clauses below), so the same change always encodes the same way.
+-- hash = sha256(prev_hash || convert_to(encoding, 'UTF8')); genesis prev_hash = 32 zero bytes.
+
+CREATE FUNCTION logic.audit__canonical(
+    p_tenant_id text,
+    p_seq bigint,
+    p_event_time timestamptz,
+    p_txid bigint,
+    p_db_role text,
+    p_app_user text,
+    p_reason_code text,
+    p_table_name text,
+    p_operation text,
+    p_row_key jsonb,
+    p_before jsonb,
+    p_after jsonb
+) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT jsonb_build_array(
+        1, p_tenant_id, p_seq, (extract(EPOCH FROM p_event_time) * 1000000)::bigint, p_txid,
+        p_db_role, p_app_user, p_reason_code, p_table_name, p_operation, p_row_key, p_before, p_after
+    )::text
+$$;
+
+COMMENT ON FUNCTION logic.audit__canonical(
+    text, bigint, timestamptz, bigint, text, text, text, text, text, jsonb, jsonb, jsonb
+) IS
+'Canonical encoding v1 of an audit event (JSON array text), the bytes hashed into the chain; session-independent.';
+
+CREATE FUNCTION logic.audit__genesis() RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea $$;
+
+COMMENT ON FUNCTION logic.audit__genesis() IS 'prev_hash of the first event of every chain: 32 zero bytes.';
+
+CREATE FUNCTION logic.audit__lock_key(p_tenant_id text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT hashtextextended('pgbooks.audit:' || p_tenant_id, 0) $$;
+
+COMMENT ON FUNCTION logic.audit__lock_key(text) IS
+'Advisory lock key serialising the appends to one tenant chain (held to commit).';
+
+CREATE FUNCTION logic.audit__actor() RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT CASE
+        WHEN coalesce(current_setting('role', true), 'none') = 'none' THEN session_user::text
+        ELSE current_setting('role', true)
+    END
+$$;
+
+COMMENT ON FUNCTION logic.audit__actor() IS
+'Database role acting: the SET ROLE role, else the login (unchanged inside SECURITY DEFINER functions).';
+
+-- The append core. Arrays are parallel and must be sorted by tenant_id: each tenant's advisory
+-- lock is taken once, in tenant order (a fixed order, so two statements never wait on each
+-- other crosswise), the head is read from the last row (index on the primary key) and the
+-- links are computed in one pass; one INSERT writes the batch.
+CREATE FUNCTION logic.audit__chain(
+    p_table_name text,
+    p_operation text,
+    p_reason_code text,
+    p_tenant_ids text[],
+    p_row_keys jsonb[],
+    p_befores jsonb[],
+    p_afters jsonb[]
+) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    v_n integer := coalesce(cardinality(p_tenant_ids), 0);
+    v_time timestamptz := clock_timestamp();
+    v_txid bigint := pg_current_xact_id()::text::bigint;
+    v_role text := logic.audit__actor();
+    v_user text := nullif(current_setting('pgbooks.user', true), '');
+    v_tenant text;
+    v_seq bigint;
+    v_hash bytea;
+    v_seqs bigint [] := '{}';
+    v_prevs bytea [] := '{}';
+    v_hashes bytea [] := '{}';
+    v_i integer;
+BEGIN
+    IF v_n = 0 THEN
+        RETURN 0;
+    END IF;
+    FOR v_i IN 1..v_n LOOP
+        IF p_tenant_ids[v_i] IS DISTINCT FROM v_tenant THEN
+            v_tenant := p_tenant_ids[v_i];
+            IF v_tenant IS NULL THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'PB702',
+                    MESSAGE = format('audit: a row of %s has no tenant_id; every audited row needs one', p_table_name);
+            END IF;
+            PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
+            SELECT e.seq, e.hash INTO v_seq, v_hash
+            FROM audit.events AS e
+            WHERE e.tenant_id = v_tenant
+            ORDER BY e.seq DESC
+            LIMIT 1;
+            IF NOT FOUND THEN
+                v_seq := 0;
+                v_hash := logic.audit__genesis();
+            END IF;
+        END IF;
+        v_seq := v_seq + 1;
+        v_prevs := v_prevs || v_hash;
+        v_hash := sha256(v_hash || convert_to(logic.audit__canonical(
+            v_tenant, v_seq, v_time, v_txid, v_role, v_user, p_reason_code, p_table_name, p_operation,
+            p_row_keys[v_i], p_befores[v_i], p_afters[v_i]
+        ), 'UTF8'));
+        v_seqs := v_seqs || v_seq;
+        v_hashes := v_hashes || v_hash;
+    END LOOP;
+    INSERT INTO audit.events (
+        tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
+        row_key, before, after, prev_hash, hash
+    )
+    SELECT
+        u.tenant_id, u.seq, v_time, v_txid, v_role, v_user, p_reason_code, p_table_name, p_operation,
+        u.row_key, u.before, u.after, u.prev_hash, u.hash
+    FROM unnest(p_tenant_ids, v_seqs, p_row_keys, p_befores, p_afters, v_prevs, v_hashes)
+        AS u (tenant_id, seq, row_key, before, after, prev_hash, hash);
+    RETURN v_n;
+END
+$$;
+
+COMMENT ON FUNCTION logic.audit__chain(text, text, text, text[], jsonb[], jsonb[], jsonb[]) IS
+'Appends a batch of events (arrays sorted by tenant) to the tenant chains under advisory locks; returns the count.';
+
+CREATE FUNCTION logic.audit__append(
+    p_tenant_id text, p_reason_code text, p_action text, p_row_key jsonb, p_after jsonb
+) RETURNS void
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT logic.audit__chain(
+        p_action, 'ACTION', p_reason_code, ARRAY[p_tenant_id], ARRAY[p_row_key], ARRAY[NULL::jsonb], ARRAY[p_after]
+    )
+$$;
+
+COMMENT ON FUNCTION logic.audit__append(text, text, text, jsonb, jsonb) IS
+'Appends one ACTION event (override, close, checkpoint...) to a tenant chain.';
+
+CREATE FUNCTION logic.jsonb__changed_from(p_a jsonb, p_b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN p_b IS NULL THEN p_a
+        ELSE (
+            SELECT coalesce(jsonb_object_agg(a.key, a.value), '{}')
+            FROM jsonb_each(p_a) AS a
+            WHERE (p_b -> a.key) IS DISTINCT FROM a.value
+        )
+    END
+$$;
+
+COMMENT ON FUNCTION logic.jsonb__changed_from(jsonb, jsonb) IS
+'The keys of p_a whose value differs in p_b (all of p_a when p_b is NULL): one side of a row diff.';
+
+CREATE FUNCTION logic.audit__default_reason(p_schema text, p_table text, p_operation text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN p_table LIKE '%setting%' OR p_table LIKE '%mapping%' THEN 'SETTING_CHANGE'
+        WHEN p_schema IN ('orders', 'ingest') THEN 'SOURCE_DATA'
+        WHEN p_schema = 'books' THEN 'BOOKS_RULE'
+        WHEN p_table = 'outbox' THEN 'OUTBOX_TRANSITION'
+        WHEN p_table = 'exceptions' THEN 'EXCEPTION_ACTION'
+        WHEN p_table IN ('requests', 'attempts') AND p_operation = 'INSERT' THEN 'REQUEST_SENT'
+        WHEN p_table IN ('requests', 'attempts') THEN 'RESPONSE_RECEIVED'
+        WHEN p_schema = 'sync' THEN 'SYNC_DELIVERY'
+        ELSE 'DATA_CHANGE'
+    END
+$$;
+
+COMMENT ON FUNCTION logic.audit__default_reason(text, text, text) IS
+'Reason code of a row change when the session did not set pgbooks.reason (taxonomy in README "Audit").';
+
+-- Generic statement-level trigger with transition tables (one call per statement, not per row).
+-- TG_ARGV holds the primary-key columns (set when the trigger is attached by attach.sql); they
+-- build row_key and pair the old and new rows of an UPDATE. Transition tables are read through
+-- EXECUTE because their names exist only inside the trigger.
+CREATE FUNCTION logic.tg_any__audit() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+SET datestyle = 'ISO, YMD'
+SET intervalstyle = 'postgres'
+SET extra_float_digits = '1'
+AS $$
+DECLARE
+    v_key_new text := '';
+    v_key_old text := '';
+    v_using text := '';
+    v_i integer;
+    v_query text;
+    v_tenants text [];
+    v_keys jsonb [];
+    v_befores jsonb [];
+    v_afters jsonb [];
+    v_reason text := coalesce(
+        nullif(current_setting('pgbooks.reason', true), ''),
+        logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
+    );
+BEGIN
+    FOR v_i IN 0..TG_NARGS - 1 LOOP
+        v_key_new := v_key_new || format('%L, n.%I, ', TG_ARGV[v_i], TG_ARGV[v_i]);
+        v_key_old := v_key_old || format('%L, o.%I, ', TG_ARGV[v_i], TG_ARGV[v_i]);
+        v_using := v_using || format('%s%I', CASE WHEN v_i > 0 THEN ', ' END, TG_ARGV[v_i]);
+    END LOOP;
+    v_key_new := format('jsonb_build_object(%s)', left(v_key_new, -2));
+    v_key_old := format('jsonb_build_object(%s)', left(v_key_old, -2));
+    IF TG_OP = 'INSERT' THEN
+        v_query := format(
+            'SELECT n.tenant_id::text AS t, %s AS k, NULL::jsonb AS b, to_jsonb(n) AS a, '
+            'row_number() OVER () AS i FROM %I AS n',
+            v_key_new, 'audit_new_rows'
+        );
+    ELSIF TG_OP = 'DELETE' THEN
+        v_query := format(
+            'SELECT o.tenant_id::text AS t, %s AS k, to_jsonb(o) AS b, NULL::jsonb AS a, '
+            'row_number() OVER () AS i FROM %I AS o',
+            v_key_old, 'audit_old_rows'
+        );
+    ELSE
+        v_query := format(
+            'SELECT coalesce(x.nt, x.ot) AS t, coalesce(x.nk, x.ok) AS k, '
+            'logic.jsonb__changed_from(x.oj, x.nj) AS b, logic.jsonb__changed_from(x.nj, x.oj) AS a, '
+            'row_number() OVER () AS i '
+            'FROM (SELECT n.tenant_id::text AS nt, o.tenant_id::text AS ot, %s AS nk, %s AS ok, '
+            'to_jsonb(n) AS nj, to_jsonb(o) AS oj FROM %I AS o FULL JOIN %I AS n USING (%s)) AS x '
+            'WHERE x.nj IS DISTINCT FROM x.oj',
+            v_key_new, v_key_old, 'audit_old_rows', 'audit_new_rows', v_using
+        );
+    END IF;
+    EXECUTE format(
+        'SELECT array_agg(s.t), array_agg(s.k), array_agg(s.b), array_agg(s.a) '
+        'FROM (SELECT * FROM (%s) AS q ORDER BY q.t, q.i) AS s',
+        v_query
+    ) INTO v_tenants, v_keys, v_befores, v_afters;
+    PERFORM logic.audit__chain(
+        TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP, v_reason, v_tenants, v_keys, v_befores, v_afters
+    );
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION logic.tg_any__audit() IS
+'Statement trigger on every audited data table: records each changed row (diff for UPDATE) in the tenant chain.';
+
+CREATE FUNCTION logic.tg_audit__append_only() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'PB701',
+        MESSAGE = format('%I.%I is append-only: %s refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Audit rows are never changed; record a correcting event instead.';
+END
+$$;
+
+COMMENT ON FUNCTION logic.tg_audit__append_only() IS
+'Refuses UPDATE, DELETE and TRUNCATE on the audit tables (SQLSTATE PB701), for every role.';

@@ -1,0 +1,155 @@
+"""The audit chain: every change recorded, linked per tenant, append-only, tamper-evident."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+import pytest
+
+
+def _verify(db: psycopg.Connection, tenant: str = "t1") -> tuple:
+    row = db.execute(
+        "SELECT ok, checked, first_bad_seq, problem FROM close.audit__verify(%s)", (tenant,)
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_every_change_is_recorded_with_actor_reason_and_diff(books: psycopg.Connection) -> None:
+    books.execute("SELECT set_config('pgbooks.reason', 'MANUAL_CORRECTION', false)")
+    books.execute("UPDATE books.documents SET total_amount = 11 WHERE source_id = '1001'")
+    books.execute("DELETE FROM books.documents WHERE source_id = '1002'")
+    rows = books.execute(
+        "SELECT seq, table_name, operation, reason_code, app_user, db_role, before, after "
+        "FROM audit.events WHERE tenant_id = 't1' ORDER BY seq"
+    ).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [
+        ("orders.tenants", "INSERT"),
+        ("books.documents", "INSERT"),
+        ("books.documents", "INSERT"),
+        ("books.documents", "UPDATE"),
+        ("books.documents", "DELETE"),
+    ]
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
+    upd = rows[3]
+    assert upd[3] == "MANUAL_CORRECTION" and upd[4] == "alice" and upd[5] == "postgres"
+    assert upd[6] == {"total_amount": 10.5} and upd[7] == {"total_amount": 11}
+    assert rows[4][6]["source_id"] == "1002" and rows[4][7] is None
+    assert rows[1][3] == "BOOKS_RULE"  # default reason from the schema
+    assert _verify(books) == (True, 5, None, None)
+
+
+def test_chains_are_per_tenant_and_link_by_sha256(books: psycopg.Connection) -> None:
+    rows = books.execute(
+        "SELECT e.seq, e.prev_hash, e.hash, x.canonical FROM audit.events AS e "
+        "JOIN close.audit__export('t2') AS x ON x.seq = e.seq "
+        "WHERE e.tenant_id = 't2' ORDER BY e.seq"
+    ).fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3]
+    prev = bytes(32)
+    for _seq, prev_hash, hash_, canonical in rows:
+        assert bytes(prev_hash) == prev
+        assert hashlib.sha256(prev + canonical.encode()).digest() == bytes(hash_)
+        prev = bytes(hash_)
+
+
+def test_encoding_ignores_session_settings(books: psycopg.Connection) -> None:
+    books.execute(
+        "SET TimeZone = 'Pacific/Chatham'; SET DateStyle = 'SQL, DMY'; "
+        "SET extra_float_digits = -3; SET IntervalStyle = 'sql_standard'"
+    )
+    books.execute("UPDATE books.documents SET txn_date = '2026-01-09' WHERE source_id = '1001'")
+    assert _verify(books)[0] is True
+    after = books.execute(
+        "SELECT after FROM audit.events WHERE tenant_id = 't1' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    assert after == ({"txn_date": "2026-01-09"},)
+    created = books.execute(
+        "SELECT after ->> 'created_at' FROM audit.events WHERE tenant_id = 't1' AND seq = 1"
+    ).fetchone()
+    assert created is not None and created[0].endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "UPDATE audit.events SET app_user = 'x'",
+        "DELETE FROM audit.events",
+        "TRUNCATE audit.events",
+        "TRUNCATE audit.checkpoints",
+        "TRUNCATE audit.overrides",
+    ],
+)
+def test_audit_tables_refuse_change_even_for_superuser(
+    books: psycopg.Connection, stmt: str
+) -> None:
+    with pytest.raises(psycopg.Error) as err:
+        books.execute(stmt)
+    assert err.value.sqlstate == "PB701"
+    assert "append-only" in str(err.value)
+
+
+def _tamper(db: psycopg.Connection, sql: str) -> None:
+    db.execute("SET session_replication_role = replica")  # superuser: triggers off
+    db.execute(sql)
+    db.execute("SET session_replication_role = origin")
+
+
+def test_superuser_edit_is_named(books: psycopg.Connection) -> None:
+    _tamper(
+        books,
+        "UPDATE audit.events SET after = jsonb_set(after, '{total_amount}', '1') "
+        "WHERE tenant_id = 't1' AND seq = 2",
+    )
+    ok, _checked, bad, problem = _verify(books)
+    assert (ok, bad) == (False, 2)
+    assert "content does not match" in problem
+    assert _verify(books, "t2")[0] is True  # other tenants unaffected
+
+
+def test_superuser_delete_is_detected(books: psycopg.Connection) -> None:
+    _tamper(books, "DELETE FROM audit.events WHERE tenant_id = 't1' AND seq = 2")
+    ok, _checked, bad, problem = _verify(books)
+    assert (ok, bad) == (False, 3)
+    assert "missing" in problem
+
+
+def test_superuser_reorder_is_detected(books: psycopg.Connection) -> None:
+    _tamper(
+        books,
+        "UPDATE audit.events SET seq = 1000 WHERE tenant_id = 't1' AND seq = 2; "
+        "UPDATE audit.events SET seq = 2 WHERE tenant_id = 't1' AND seq = 3; "
+        "UPDATE audit.events SET seq = 3 WHERE tenant_id = 't1' AND seq = 1000",
+    )
+    ok, _checked, bad, _problem = _verify(books)
+    assert (ok, bad) == (False, 2)
+
+
+def test_superuser_rehash_of_one_link_breaks_the_next(books: psycopg.Connection) -> None:
+    # An edit whose own hash is recomputed still breaks the link to its successor.
+    _tamper(
+        books,
+        "UPDATE audit.events SET app_user = 'mallory', hash = sha256(prev_hash || convert_to("
+        "logic.audit__canonical(tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code,"
+        " table_name, operation, row_key, before, after), 'UTF8')) "
+        "WHERE tenant_id = 't1' AND seq = 2",
+    )
+    ok, _checked, bad, problem = _verify(books)
+    assert (ok, bad) == (False, 3)
+    assert "link broken" in problem
+
+
+def test_verify_range(books: psycopg.Connection) -> None:
+    row = books.execute("SELECT ok, checked FROM close.audit__verify('t1', 2, 3)").fetchone()
+    assert row == (True, 2)
+
+
+def test_tables_added_later_are_audited_on_reload(books: psycopg.Connection) -> None:
+    cov = dict(books.execute("SELECT table_name, audited FROM close.audit__coverage()").fetchall())
+    assert cov["books.documents"] is True and cov["sync.exceptions"] is True
+    trig = books.execute(
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'books.documents'::regclass "
+        "AND tgname LIKE 'tg_documents__audit_%'"
+    ).fetchone()
+    assert trig == (3,)
