@@ -8,11 +8,12 @@ twice are stored as duplicates and never applied twice.
 
 Pages:
 
-- a directory: each ``*.json`` file (sorted by name) is a page; the cursor is the last file stored;
+- a directory: each ``*.json`` file (sorted by name) is a page; the cursor is the last file stored,
+  and a later run picks up files that sort after it (a directory is polled);
 - an http(s) URL: each response is a page; the next one is the ``Link: <…>; rel="next"`` header
   (Shopify), else ``starting_after=<last id>`` while ``has_more`` (Stripe lists), else
   ``page=N+1`` while ``X-WP-TotalPages`` says more remain (WooCommerce); the cursor is the next
-  page's URL.
+  page's URL (a URL read to its end is done: ``--reset`` reads it again).
 
 Records in a page: a JSON array, or the array under the resource's key (``{"orders": [...]}``),
 or ``data`` (Stripe list objects), or the single object under the singular key
@@ -207,14 +208,17 @@ def run(
         row = conn.execute(_CURSOR_SQL, (tenant_id, channel_id, resource, key)).fetchone()
         conn.commit()
         cursor, completed = (row[0], bool(row[1])) if row else (None, False)
-        if completed:
+        is_url = bool(re.match(r"^https?://", source))
+        if completed and is_url:
+            # A URL export was read to its end; --reset reads it again (records dedupe).
             result.completed = True
             return result
+        # A directory is polled: files sorting after the cursor are new pages.
         client = http or httpx.Client(timeout=30.0, follow_redirects=True)
         try:
             pages = (
                 url_pages(source, resource, cursor, client)
-                if re.match(r"^https?://", source)
+                if is_url
                 else dir_pages(Path(source), resource, cursor)
             )
             for page in pages:
@@ -228,12 +232,13 @@ def run(
                 if max_pages is not None and result.pages >= max_pages:
                     break
             else:
-                if result.pages == 0:
+                if result.pages == 0 and not completed:
                     # Nothing (left) to read: the backfill is complete.
                     with conn.transaction():
                         conn.execute(
                             _ADVANCE_SQL, (tenant_id, channel_id, resource, key, cursor, 0, True)
                         )
+                if result.pages == 0:
                     result.completed = True
         finally:
             if http is None:
