@@ -1,0 +1,216 @@
+-- Refunds: a RefundReceipt when the order was a SalesReceipt, a CreditMemo when it was an
+-- Invoice. Lines are the refunded product lines (partial by line) and shipping refunds, the
+-- refunded tax goes to TxnTaxDetail; an amount-only refund is one line on the default item.
+-- Restocking moves no money and is ignored. The document must total the refunded amount:
+-- only platform order adjustments may explain a difference, else it is an exception.
+
+CREATE FUNCTION logic.refund__derive(p_tenant_id text, p_channel_id text, p_refund_id text)
+RETURNS bigint[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_s books.tenant_settings := logic.tenant_settings__ensure(p_tenant_id);
+    v_rf orders.refunds;
+    v_main books.documents;
+    v_src text := p_channel_id || ':' || p_refund_id;
+    v_lines jsonb := '[]';
+    v_dlines jsonb := '[]';
+    v_deps bigint[];
+    v_problems jsonb := '[]';
+    v_r record;
+    v_item jsonb;
+    v_amount numeric;
+    v_sub numeric := 0;
+    v_tax numeric := 0;
+    v_adjust numeric := 0;
+    v_other_adjust numeric := 0;
+    v_has_other boolean := FALSE;
+    v_diff numeric;
+    v_total numeric;
+    v_body jsonb;
+    v_date date;
+    v_gateway text;
+    v_doc_type text;
+    v_id bigint;
+    v_p jsonb;
+    v_exempt text := logic.tax_code__for(p_tenant_id, v_s.tax_model, NULL, NULL, FALSE);
+BEGIN
+    SELECT * INTO v_rf FROM orders.refunds
+    WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND refund_id = p_refund_id;
+    IF NOT found OR v_rf.order_id IS NULL OR v_rf.amount = 0 OR v_s.posting_mode = 'per_payout' THEN
+        RETURN '{}';
+    END IF;
+    v_main := logic.document__find(p_tenant_id, 'order', p_channel_id || ':' || v_rf.order_id);
+    IF v_main.document_id IS NULL OR v_main.doc_type NOT IN ('sales_receipt', 'invoice') THEN
+        RETURN '{}';  -- derived when its order is (order__derive calls back here)
+    END IF;
+    v_doc_type := CASE v_main.doc_type WHEN 'sales_receipt' THEN 'refund_receipt' ELSE 'credit_memo' END;
+    v_date := greatest(v_main.txn_date, (coalesce(v_rf.processed_at, v_rf.recorded_at) AT TIME ZONE 'UTC')::date);
+    IF v_s.closed_through IS NOT NULL AND v_date <= v_s.closed_through AND v_s.closed_period_policy <> 'hold' THEN
+        v_date := v_s.closed_through + 1;
+    END IF;
+    v_deps := ARRAY[(v_main.body -> 'CustomerRef' ->> 'document_id')::bigint, v_main.document_id];
+
+    FOR v_r IN
+        SELECT rl.*, ol.sku, ol.title, ol.unit_price, ol.line_kind,
+            (SELECT t.title FROM orders.tax_lines AS t WHERE t.tenant_id = rl.tenant_id AND t.channel_id = rl.channel_id
+               AND t.order_id = v_rf.order_id AND t.line_id = rl.line_id AND t.amount > 0
+             ORDER BY t.tax_line_id LIMIT 1) AS tax_title,
+            (SELECT t.rate FROM orders.tax_lines AS t WHERE t.tenant_id = rl.tenant_id AND t.channel_id = rl.channel_id
+               AND t.order_id = v_rf.order_id AND t.line_id = rl.line_id AND t.amount > 0
+             ORDER BY t.tax_line_id LIMIT 1) AS tax_rate
+        FROM orders.refund_lines AS rl
+        LEFT JOIN orders.order_lines AS ol ON ol.tenant_id = rl.tenant_id AND ol.channel_id = rl.channel_id
+            AND ol.order_id = v_rf.order_id AND ol.line_id = rl.line_id
+        WHERE rl.tenant_id = p_tenant_id AND rl.channel_id = p_channel_id AND rl.refund_id = p_refund_id
+          AND rl.subtotal > 0
+        ORDER BY length(rl.refund_line_id), rl.refund_line_id
+    LOOP
+        v_item := CASE WHEN v_r.line_kind = 'gift_card'
+            THEN jsonb_build_object('ref', jsonb_build_object('value', v_s.gift_card_item_id))
+            ELSE logic.item__resolve(p_tenant_id, v_r.sku, coalesce(v_r.title, 'Refund')) END;
+        IF v_item ? 'error' THEN
+            v_problems := v_problems || jsonb_build_object('code', v_item ->> 'error', 'category', 'mapping',
+                'message', format('refunded line %s (SKU %s) has no QuickBooks item', v_r.line_id, coalesce(v_r.sku, '-')),
+                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku));
+        END IF;
+        IF v_item ? 'depends_on' THEN
+            v_deps := v_deps || (v_item ->> 'depends_on')::bigint;
+        END IF;
+        -- Partial refund by line: qty × original price when it reproduces the refunded subtotal,
+        -- else (discounted line) the subtotal as an amount-only line.
+        IF v_r.quantity > 0 AND round(v_r.quantity * v_r.unit_price, 2) = v_r.subtotal THEN
+            v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_r.subtotal,
+                'Description', 'Refund: ' || coalesce(v_r.title, v_r.line_id),
+                'SalesItemLineDetail', jsonb_strip_nulls(jsonb_build_object('ItemRef', v_item -> 'ref',
+                    'Qty', trim_scale(v_r.quantity), 'UnitPrice', trim_scale(v_r.unit_price),
+                    'TaxCodeRef', jsonb_build_object('value', logic.tax_code__for(p_tenant_id, v_s.tax_model,
+                        v_r.tax_title, v_r.tax_rate, v_r.total_tax > 0)))));
+        ELSE
+            v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_r.subtotal,
+                'Description', format('Refund: %s × %s', trim_scale(v_r.quantity), coalesce(v_r.title, v_r.line_id)),
+                'SalesItemLineDetail', jsonb_strip_nulls(jsonb_build_object('ItemRef', v_item -> 'ref',
+                    'TaxCodeRef', jsonb_build_object('value', logic.tax_code__for(p_tenant_id, v_s.tax_model,
+                        v_r.tax_title, v_r.tax_rate, v_r.total_tax > 0)))));
+        END IF;
+        v_sub := v_sub + v_r.subtotal;
+        v_tax := v_tax + v_r.total_tax;
+        v_dlines := v_dlines || jsonb_build_object('kind', 'refund', 'description', coalesce(v_r.title, v_r.line_id),
+            'sku', v_r.sku, 'qty', v_r.quantity, 'amount', v_r.subtotal, 'source_amount', v_r.subtotal,
+            'account_role', 'income', 'tax_key', v_r.tax_title,
+            'rounding_note', CASE WHEN round(v_r.quantity * v_r.unit_price, 2) <> v_r.subtotal
+                THEN format('refunded subtotal %s differs from qty × price %s (discounts); sent amount-only',
+                    v_r.subtotal, round(v_r.quantity * v_r.unit_price, 2)) END);
+    END LOOP;
+
+    -- Order adjustments: shipping refunds are shipping lines; other kinds may explain a difference.
+    FOR v_r IN SELECT a.* FROM orders.order_adjustments AS a
+        WHERE a.tenant_id = p_tenant_id AND a.channel_id = p_channel_id AND a.refund_id = p_refund_id
+        ORDER BY a.adjustment_id LOOP
+        IF v_r.kind = 'shipping_refund' THEN
+            v_amount := abs(v_r.amount);
+            IF v_amount > 0 THEN
+                v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_amount,
+                    'Description', 'Shipping refund',
+                    'SalesItemLineDetail', jsonb_build_object('ItemRef', jsonb_build_object('value', v_s.shipping_item_id),
+                        'TaxCodeRef', jsonb_build_object('value', logic.tax_code__for(p_tenant_id, v_s.tax_model,
+                            NULL, NULL, FALSE))));
+                v_adjust := v_adjust + v_amount;
+                v_dlines := v_dlines || jsonb_build_object('kind', 'shipping', 'description', 'Shipping refund',
+                    'amount', v_amount, 'source_amount', v_r.amount, 'account_role', 'shipping_income');
+            END IF;
+            v_tax := v_tax + abs(v_r.tax_amount);
+        ELSE
+            v_has_other := TRUE;
+            v_other_adjust := v_other_adjust + v_r.amount;
+        END IF;
+    END LOOP;
+
+    IF v_sub = 0 AND v_adjust = 0 AND NOT v_has_other THEN
+        -- Refund by amount only (no lines): one line on the default item, no tax.
+        v_item := logic.item__resolve(p_tenant_id, NULL, 'Refund');
+        IF v_item ? 'error' THEN
+            v_problems := v_problems || jsonb_build_object('code', 'ITEM_UNMAPPED', 'category', 'mapping',
+                'message', 'amount-only refund needs the tenant''s default_item_id', 'detail', '{}'::jsonb);
+        END IF;
+        v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_rf.amount,
+            'Description', 'Refund' || coalesce(': ' || v_rf.reason, ''),
+            'SalesItemLineDetail', jsonb_strip_nulls(jsonb_build_object('ItemRef', v_item -> 'ref',
+                'TaxCodeRef', jsonb_build_object('value', v_exempt))));
+        v_sub := v_rf.amount;
+        v_dlines := v_dlines || jsonb_build_object('kind', 'refund', 'description', 'Refund (amount only)',
+            'amount', v_rf.amount, 'source_amount', v_rf.amount, 'account_role', 'income');
+    END IF;
+
+    v_diff := v_rf.amount - (v_sub + v_adjust + v_tax);
+    IF v_diff <> 0 AND v_has_other AND abs(v_other_adjust) = abs(v_diff) THEN
+        -- A platform order adjustment (e.g. refund_discrepancy) states this difference: carry it
+        -- as its own line, named after the source fact (not a plug).
+        v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_diff,
+            'Description', 'Refund adjustment (platform order adjustment)',
+            'SalesItemLineDetail', jsonb_strip_nulls(jsonb_build_object(
+                'ItemRef', jsonb_build_object('value', v_s.default_item_id),
+                'TaxCodeRef', jsonb_build_object('value', v_exempt))));
+        v_adjust := v_adjust + v_diff;
+        v_dlines := v_dlines || jsonb_build_object('kind', 'adjustment', 'description', 'Refund order adjustment',
+            'amount', v_diff, 'source_amount', v_other_adjust, 'account_role', 'refunds');
+        v_diff := 0;
+    END IF;
+    IF v_tax > 0 THEN
+        v_dlines := v_dlines || jsonb_build_object('kind', 'tax', 'description', 'Refunded tax', 'amount', v_tax,
+            'source_amount', v_tax, 'account_role', 'sales_tax_payable');
+    END IF;
+    v_total := v_sub + v_adjust + v_tax;
+    IF v_diff <> 0 THEN
+        v_problems := v_problems || jsonb_build_object('code', 'REFUND_TOTALS_MISMATCH', 'category', 'source_data',
+            'message', format('refund %s: lines + shipping + tax = %s but %s %s was refunded (difference %s)',
+                v_src, v_total, v_rf.amount, v_rf.currency, -v_diff),
+            'detail', jsonb_build_object('document_total', v_total, 'source_total', v_rf.amount, 'difference', -v_diff),
+            'diff', jsonb_build_object('TotalAmt', jsonb_build_object('ours', v_total, 'source', v_rf.amount)));
+    END IF;
+
+    SELECT t.gateway INTO v_gateway FROM orders.transactions AS t
+    WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id
+      AND (t.transaction_id = v_rf.transaction_id OR (t.order_id = v_rf.order_id AND t.kind IN ('capture', 'sale')))
+    ORDER BY (t.transaction_id = v_rf.transaction_id) DESC LIMIT 1;
+    v_body := jsonb_build_object(
+        'CustomerRef', v_main.body -> 'CustomerRef',
+        'TxnDate', v_date,
+        'CurrencyRef', jsonb_build_object('value', v_rf.currency),
+        'PrivateNote', format('pgbooks refund %s of order %s:%s', v_src, p_channel_id, v_rf.order_id),
+        'Line', v_lines,
+        'TxnTaxDetail', jsonb_strip_nulls(jsonb_build_object('TotalTax', v_tax,
+            'TxnTaxCodeRef', CASE WHEN v_s.tax_model = 'us_automated' AND v_tax > 0 AND v_s.us_tax_code_id IS NOT NULL
+                THEN jsonb_build_object('value', v_s.us_tax_code_id) END))
+    );
+    IF v_main.body ? 'ExchangeRate' THEN
+        v_body := v_body || jsonb_build_object('ExchangeRate', v_main.body -> 'ExchangeRate');
+    END IF;
+    IF v_s.tax_model = 'per_line_codes' THEN
+        v_body := v_body || jsonb_build_object('GlobalTaxCalculation', 'TaxExcluded');
+    END IF;
+    IF v_doc_type = 'refund_receipt' THEN
+        v_body := v_body || jsonb_build_object('DepositToAccountRef', jsonb_build_object('value', coalesce(
+            logic.account__for_role(p_tenant_id, 'clearing', v_gateway, v_rf.currency),
+            logic.account__for_role(p_tenant_id, 'undeposited_funds'))));
+    END IF;
+    IF v_s.custom_txn_numbers THEN
+        v_body := v_body || jsonb_build_object('DocNumber', left('R' || p_refund_id, 21));
+    END IF;
+    v_id := logic.document__put(
+        p_tenant_id, v_doc_type, 'refund', v_src, 'main', v_body, v_total, v_rf.currency, v_date, v_deps,
+        CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines
+    );
+    FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP
+        PERFORM logic.books_exception__raise(p_tenant_id, 'refund', v_src, v_id, v_p ->> 'code', v_p ->> 'category',
+            v_p ->> 'message', v_p -> 'detail', v_p -> 'diff');
+    END LOOP;
+    PERFORM logic.books_exceptions__resolve_fixed(p_tenant_id, 'refund', v_src,
+        ARRAY(SELECT p.value ->> 'code' FROM jsonb_array_elements(v_problems) AS p (value)));
+    RETURN ARRAY[v_id];
+END;
+$$;
+
+COMMENT ON FUNCTION logic.refund__derive(text, text, text) IS
+'Derives the RefundReceipt (for a SalesReceipt) or CreditMemo (for an Invoice) of one refund; blocked with '
+'REFUND_TOTALS_MISMATCH when its lines cannot reproduce the refunded amount.';
