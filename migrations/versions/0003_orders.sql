@@ -211,7 +211,7 @@ CREATE TABLE orders.orders (
     email text,
     currency character(3) NOT NULL,
     presentment_currency character(3),
-    presentment_total numeric(20, 4),
+    presentment_total numeric,
     taxes_included boolean NOT NULL DEFAULT FALSE,
     financial_status text,
     fulfillment_status text,
@@ -220,11 +220,11 @@ CREATE TABLE orders.orders (
     cancel_reason text,
     platform_updated_at timestamptz,
     platform_version bigint,
-    stated_subtotal numeric(20, 4),
-    stated_total_discounts numeric(20, 4),
-    stated_total_shipping numeric(20, 4),
-    stated_total_tax numeric(20, 4),
-    stated_total numeric(20, 4) NOT NULL,
+    stated_subtotal numeric,
+    stated_total_discounts numeric,
+    stated_total_shipping numeric,
+    stated_total_tax numeric,
+    stated_total numeric NOT NULL,
     is_test boolean NOT NULL DEFAULT FALSE,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, channel_id, order_id),
@@ -292,8 +292,9 @@ CREATE TABLE orders.order_lines (
     variant_id text,
     sku text,
     title text NOT NULL,
-    quantity numeric(20, 4) NOT NULL,
-    unit_price numeric(20, 4) NOT NULL,
+    quantity numeric NOT NULL,
+    unit_price numeric NOT NULL,
+    gross_amount numeric,
     taxable boolean NOT NULL DEFAULT TRUE,
     PRIMARY KEY (tenant_id, channel_id, order_id, line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
@@ -302,7 +303,8 @@ CREATE TABLE orders.order_lines (
         line_kind IN ('product', 'fee', 'tip', 'gift_card', 'duty', 'charge')
     ),
     CONSTRAINT order_lines_quantity_non_negative CHECK (quantity >= 0),
-    CONSTRAINT order_lines_unit_price_non_negative CHECK (unit_price >= 0)
+    CONSTRAINT order_lines_unit_price_non_negative CHECK (unit_price >= 0),
+    CONSTRAINT order_lines_gross_amount_non_negative CHECK (gross_amount >= 0)
 );
 
 COMMENT ON TABLE orders.order_lines IS 'Lines of an order (products, fees, tips, gift cards, duties).';
@@ -318,7 +320,9 @@ COMMENT ON COLUMN orders.order_lines.sku IS 'SKU as written on the line.';
 COMMENT ON COLUMN orders.order_lines.title IS 'Line description.';
 COMMENT ON COLUMN orders.order_lines.quantity IS 'Quantity sold; never negative (returns are refunds).';
 COMMENT ON COLUMN orders.order_lines.unit_price IS
-'Price of one unit before discounts, in the order currency, at most the currency''s minor units.';
+'Price of one unit before discounts, in the order currency (may be finer than the minor units).';
+COMMENT ON COLUMN orders.order_lines.gross_amount IS
+'Line amount before discounts as stated (at most the currency''s minor units); NULL = quantity x unit_price rounded.';
 COMMENT ON COLUMN orders.order_lines.taxable IS 'Whether the line is subject to tax.';
 
 -- Discount allocations, shipping lines and tax lines of an order. A row with line_id and
@@ -331,7 +335,7 @@ CREATE TABLE orders.shipping_lines (
     shipping_line_id text NOT NULL,
     title text,
     code text,
-    price numeric(20, 4) NOT NULL,
+    price numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, shipping_line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,
@@ -355,7 +359,7 @@ CREATE TABLE orders.discount_allocations (
     line_id text,
     shipping_line_id text,
     code text,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, allocation_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,
@@ -383,7 +387,7 @@ CREATE TABLE orders.tax_lines (
     shipping_line_id text,
     title text NOT NULL,
     rate numeric(12, 8),
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, tax_line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,
@@ -416,7 +420,7 @@ CREATE TABLE orders.transactions (
     parent_transaction_id text,
     kind text NOT NULL,
     status text NOT NULL,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     currency character(3) NOT NULL,
     gateway text,
     processed_at timestamptz,
@@ -458,7 +462,7 @@ CREATE TABLE orders.refunds (
     refund_id text NOT NULL,
     order_id text,
     transaction_id text,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     currency character(3) NOT NULL,
     reason text,
     restock boolean NOT NULL DEFAULT FALSE,
@@ -491,9 +495,9 @@ CREATE TABLE orders.refund_lines (
     refund_id text NOT NULL,
     refund_line_id text NOT NULL,
     line_id text,
-    quantity numeric(20, 4) NOT NULL,
-    subtotal numeric(20, 4) NOT NULL,
-    total_tax numeric(20, 4) NOT NULL DEFAULT 0,
+    quantity numeric NOT NULL,
+    subtotal numeric NOT NULL,
+    total_tax numeric NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, channel_id, refund_id, refund_line_id),
     FOREIGN KEY (tenant_id, channel_id, refund_id) REFERENCES orders.refunds (tenant_id, channel_id, refund_id)
     ON DELETE CASCADE,
@@ -518,8 +522,8 @@ CREATE TABLE orders.order_adjustments (
     refund_id text NOT NULL,
     adjustment_id text NOT NULL,
     kind text NOT NULL,
-    amount numeric(20, 4) NOT NULL,
-    tax_amount numeric(20, 4) NOT NULL DEFAULT 0,
+    amount numeric NOT NULL,
+    tax_amount numeric NOT NULL DEFAULT 0,
     reason text,
     PRIMARY KEY (tenant_id, channel_id, refund_id, adjustment_id),
     FOREIGN KEY (tenant_id, channel_id, refund_id) REFERENCES orders.refunds (tenant_id, channel_id, refund_id)
@@ -550,7 +554,7 @@ CREATE TABLE orders.payouts (
     channel_id text NOT NULL,
     payout_id text NOT NULL,
     status text NOT NULL,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     currency character(3) NOT NULL,
     payout_date date,
     arrival_date date,
@@ -587,9 +591,9 @@ CREATE TABLE orders.balance_transactions (
     type text NOT NULL,
     source_id text,
     source_order_id text,
-    amount numeric(20, 4) NOT NULL,
-    fee numeric(20, 4) NOT NULL DEFAULT 0,
-    net numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
+    fee numeric NOT NULL DEFAULT 0,
+    net numeric NOT NULL,
     currency character(3) NOT NULL,
     processed_at timestamptz,
     available_on date,
@@ -634,8 +638,8 @@ CREATE TABLE orders.gift_cards (
     channel_id text NOT NULL,
     gift_card_id text NOT NULL,
     last_characters text,
-    initial_value numeric(20, 4) NOT NULL,
-    balance numeric(20, 4) NOT NULL,
+    initial_value numeric NOT NULL,
+    balance numeric NOT NULL,
     currency character(3) NOT NULL,
     order_id text,
     issued_at timestamptz,

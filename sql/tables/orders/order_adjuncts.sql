@@ -8,7 +8,7 @@ CREATE TABLE orders.shipping_lines (
     shipping_line_id text NOT NULL,
     title text,
     code text,
-    price numeric(20, 4) NOT NULL,
+    price numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, shipping_line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,
@@ -32,7 +32,7 @@ CREATE TABLE orders.discount_allocations (
     line_id text,
     shipping_line_id text,
     code text,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, allocation_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,
@@ -60,7 +60,7 @@ CREATE TABLE orders.tax_lines (
     shipping_line_id text,
     title text NOT NULL,
     rate numeric(12, 8),
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     PRIMARY KEY (tenant_id, channel_id, order_id, tax_line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
     ON DELETE CASCADE,

@@ -10,8 +10,9 @@ CREATE TABLE orders.order_lines (
     variant_id text,
     sku text,
     title text NOT NULL,
-    quantity numeric(20, 4) NOT NULL,
-    unit_price numeric(20, 4) NOT NULL,
+    quantity numeric NOT NULL,
+    unit_price numeric NOT NULL,
+    gross_amount numeric,
     taxable boolean NOT NULL DEFAULT TRUE,
     PRIMARY KEY (tenant_id, channel_id, order_id, line_id),
     FOREIGN KEY (tenant_id, channel_id, order_id) REFERENCES orders.orders (tenant_id, channel_id, order_id)
@@ -20,7 +21,8 @@ CREATE TABLE orders.order_lines (
         line_kind IN ('product', 'fee', 'tip', 'gift_card', 'duty', 'charge')
     ),
     CONSTRAINT order_lines_quantity_non_negative CHECK (quantity >= 0),
-    CONSTRAINT order_lines_unit_price_non_negative CHECK (unit_price >= 0)
+    CONSTRAINT order_lines_unit_price_non_negative CHECK (unit_price >= 0),
+    CONSTRAINT order_lines_gross_amount_non_negative CHECK (gross_amount >= 0)
 );
 
 COMMENT ON TABLE orders.order_lines IS 'Lines of an order (products, fees, tips, gift cards, duties).';
@@ -36,5 +38,7 @@ COMMENT ON COLUMN orders.order_lines.sku IS 'SKU as written on the line.';
 COMMENT ON COLUMN orders.order_lines.title IS 'Line description.';
 COMMENT ON COLUMN orders.order_lines.quantity IS 'Quantity sold; never negative (returns are refunds).';
 COMMENT ON COLUMN orders.order_lines.unit_price IS
-'Price of one unit before discounts, in the order currency, at most the currency''s minor units.';
+'Price of one unit before discounts, in the order currency (may be finer than the minor units).';
+COMMENT ON COLUMN orders.order_lines.gross_amount IS
+'Line amount before discounts as stated (at most the currency''s minor units); NULL = quantity x unit_price rounded.';
 COMMENT ON COLUMN orders.order_lines.taxable IS 'Whether the line is subject to tax.';

@@ -10,7 +10,7 @@ CREATE TABLE orders.transactions (
     parent_transaction_id text,
     kind text NOT NULL,
     status text NOT NULL,
-    amount numeric(20, 4) NOT NULL,
+    amount numeric NOT NULL,
     currency character(3) NOT NULL,
     gateway text,
     processed_at timestamptz,

@@ -1,0 +1,280 @@
+-- Totals check and order events, run at COMMIT.
+--
+-- Why deferred: an app (or a normalizer) inserts an order header, then its lines, discounts,
+-- shipping and tax lines, in separate statements. Checking the stated totals after the header
+-- alone would always fail, so the check is a DEFERRABLE INITIALLY DEFERRED constraint trigger:
+-- it runs once the transaction commits, when the order is complete. An order whose stated
+-- totals disagree with its parts is still stored: the check raises (or updates) a
+-- TOTALS_MISMATCH flag in orders.order_flags with the stated and computed values and their
+-- difference, and resolves the flag when a later write makes the order consistent. Nothing is
+-- rejected, nothing is plugged. The same commit-time trigger records OrderCreated /
+-- OrderUpdated / OrderCancelled, so consumers see the complete order, lines included.
+--
+-- Rule (all in the order currency, line amounts = gross_amount or round(quantity x unit_price)):
+--   subtotal = sum(line amounts) - discounts on lines or on the whole order
+--   shipping = sum(shipping prices) - discounts on shipping lines
+--   tax      = sum(tax lines)            discounts = sum(all discount allocations)
+--   total    = subtotal + shipping + (tax unless taxes_included)
+-- Each stated_* column that is not NULL is compared with its computed value.
+
+CREATE FUNCTION logic.order__computed_totals(p_tenant_id text, p_channel_id text, p_order_id text)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    WITH o AS (
+        SELECT
+            ord.taxes_included,
+            coalesce(logic.currency__minor_units(ord.currency), 2) AS minor
+        FROM orders.orders AS ord
+        WHERE ord.tenant_id = p_tenant_id AND ord.channel_id = p_channel_id AND ord.order_id = p_order_id
+    ),
+
+    parts AS (
+        SELECT
+            o.taxes_included,
+            (
+                SELECT coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, o.minor))), 0)
+                FROM orders.order_lines AS l
+                WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id
+            ) AS lines,
+            (
+                SELECT coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NULL), 0)
+                FROM orders.discount_allocations AS d
+                WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id
+            ) AS line_discounts,
+            (
+                SELECT coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NOT NULL), 0)
+                FROM orders.discount_allocations AS d
+                WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id
+            ) AS shipping_discounts,
+            (
+                SELECT coalesce(sum(s.price), 0)
+                FROM orders.shipping_lines AS s
+                WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = p_order_id
+            ) AS shipping,
+            (
+                SELECT coalesce(sum(t.amount), 0)
+                FROM orders.tax_lines AS t
+                WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = p_order_id
+            ) AS tax
+        FROM o
+    )
+
+    SELECT jsonb_build_object(
+        'lines', p.lines,
+        'subtotal', p.lines - p.line_discounts,
+        'total_discounts', p.line_discounts + p.shipping_discounts,
+        'total_shipping', p.shipping - p.shipping_discounts,
+        'total_tax', p.tax,
+        'total', p.lines - p.line_discounts + p.shipping - p.shipping_discounts
+        + CASE WHEN p.taxes_included THEN 0 ELSE p.tax END
+    )
+    FROM parts AS p;
+$$;
+
+COMMENT ON FUNCTION logic.order__computed_totals(text, text, text) IS
+'Totals of an order computed from its lines, discounts, shipping and tax lines (rule in sql/code/orders/totals.sql).';
+
+CREATE FUNCTION logic.order__totals_mismatch(p_tenant_id text, p_channel_id text, p_order_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    v_order orders.orders;
+    v_computed jsonb;
+    v_fields jsonb := '{}';
+    v_lines jsonb;
+    v_minor smallint;
+    v_field text;
+    v_stated numeric;
+    v_calc numeric;
+BEGIN
+    SELECT * INTO v_order FROM orders.orders AS o
+    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    v_minor := coalesce(logic.currency__minor_units(v_order.currency), 2);
+    v_computed := logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id);
+    FOREACH v_field IN ARRAY ARRAY['subtotal', 'total_discounts', 'total_shipping', 'total_tax', 'total'] LOOP
+        v_stated := (to_jsonb(v_order) ->> ('stated_' || v_field))::numeric;
+        v_calc := (v_computed ->> v_field)::numeric;
+        IF v_stated IS NOT NULL AND v_stated <> v_calc THEN
+            v_fields := v_fields || jsonb_build_object(
+                v_field, jsonb_build_object('stated', v_stated, 'computed', v_calc, 'difference', v_stated - v_calc)
+            );
+        END IF;
+    END LOOP;
+    SELECT jsonb_agg(jsonb_build_object(
+        'line_id', l.line_id, 'stated', l.gross_amount, 'computed', round(l.quantity * l.unit_price, v_minor),
+        'difference', l.gross_amount - round(l.quantity * l.unit_price, v_minor)
+    ) ORDER BY l.line_id)
+    INTO v_lines
+    FROM orders.order_lines AS l
+    WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id
+        AND l.gross_amount <> round(l.quantity * l.unit_price, v_minor);
+    IF v_fields = '{}' AND v_lines IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('currency', v_order.currency, 'fields', v_fields)
+        || CASE WHEN v_lines IS NULL THEN '{}' ELSE jsonb_build_object('lines', v_lines) END;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.order__totals_mismatch(text, text, text) IS
+'NULL when stated totals agree with the parts, else {currency, fields: {f: {stated, computed, difference}}, lines}.';
+
+CREATE FUNCTION logic.event__record(
+    p_tenant_id text, p_channel_id text, p_event_type text, p_subject_type text, p_subject_id text,
+    p_payload jsonb, p_schema_version smallint DEFAULT 1
+)
+RETURNS void
+LANGUAGE sql
+AS $$
+    INSERT INTO orders.events (tenant_id, channel_id, event_type, schema_version, subject_type, subject_id, payload)
+    VALUES (p_tenant_id, p_channel_id, p_event_type, p_schema_version, p_subject_type, p_subject_id, p_payload);
+$$;
+
+COMMENT ON FUNCTION logic.event__record(text, text, text, text, text, jsonb, smallint) IS
+'Appends one canonical event to orders.events (called by the orders triggers only).';
+
+CREATE FUNCTION logic.order__settle(p_tenant_id text, p_channel_id text, p_order_id text, p_event_type text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_row jsonb;
+    v_detail jsonb;
+    v_flag_id bigint;
+    v_old_detail jsonb;
+BEGIN
+    SELECT to_jsonb(o.*) INTO v_row FROM orders.orders AS o
+    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('pgbooks.orders_settled', concat_ws('|', p_tenant_id, p_channel_id, p_order_id), true);
+    IF p_event_type IS NOT NULL THEN
+        PERFORM logic.event__record(
+            p_tenant_id, p_channel_id, p_event_type, 'order', p_order_id,
+            v_row || jsonb_build_object('computed', logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id))
+        );
+    END IF;
+    v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id);
+    SELECT f.flag_id, f.detail INTO v_flag_id, v_old_detail
+    FROM orders.order_flags AS f
+    WHERE f.tenant_id = p_tenant_id AND f.channel_id = p_channel_id AND f.order_id = p_order_id
+        AND f.reason_code = 'TOTALS_MISMATCH' AND f.resolved_at IS NULL;
+    IF v_detail IS NULL THEN
+        IF v_flag_id IS NOT NULL THEN
+            UPDATE orders.order_flags SET resolved_at = now()
+            WHERE tenant_id = p_tenant_id AND flag_id = v_flag_id;
+            PERFORM logic.event__record(
+                p_tenant_id, p_channel_id, 'OrderFlagResolved', 'order', p_order_id,
+                jsonb_build_object('reason_code', 'TOTALS_MISMATCH', 'flag_id', v_flag_id)
+            );
+        END IF;
+    ELSIF v_flag_id IS NULL OR v_old_detail IS DISTINCT FROM v_detail THEN
+        IF v_flag_id IS NULL THEN
+            INSERT INTO orders.order_flags (tenant_id, channel_id, order_id, reason_code, detail)
+            VALUES (p_tenant_id, p_channel_id, p_order_id, 'TOTALS_MISMATCH', v_detail)
+            RETURNING flag_id INTO v_flag_id;
+        ELSE
+            UPDATE orders.order_flags SET detail = v_detail
+            WHERE tenant_id = p_tenant_id AND flag_id = v_flag_id;
+        END IF;
+        PERFORM logic.event__record(
+            p_tenant_id, p_channel_id, 'OrderFlagged', 'order', p_order_id,
+            jsonb_build_object('reason_code', 'TOTALS_MISMATCH', 'flag_id', v_flag_id, 'detail', v_detail)
+        );
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.order__settle(text, text, text, text) IS
+'Commit-time work for one order: records the order event (when given), raises/updates/resolves TOTALS_MISMATCH.';
+
+CREATE FUNCTION logic.tg_orders__settle()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_event text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        v_event := 'OrderCreated';
+    ELSIF OLD.cancelled_at IS NULL AND NEW.cancelled_at IS NOT NULL THEN
+        v_event := 'OrderCancelled';
+    ELSIF (to_jsonb(OLD) - 'recorded_at') IS DISTINCT FROM (to_jsonb(NEW) - 'recorded_at') THEN
+        v_event := 'OrderUpdated';
+    END IF;
+    PERFORM logic.order__settle(NEW.tenant_id, NEW.channel_id, NEW.order_id, v_event);
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_orders__settle() IS
+'Deferred (commit-time) trigger on orders.orders: order event + totals check of the complete order.';
+
+CREATE CONSTRAINT TRIGGER tg_orders__settle
+AFTER INSERT OR UPDATE ON orders.orders
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__settle();
+
+-- Child rows changed without their header: settle the order once. Skipped when the header
+-- was written by this transaction (its own deferred trigger, queued first, settles it) or when
+-- the previous deferred event already settled the same order (pgbooks.orders_settled).
+CREATE FUNCTION logic.tg_order_parts__settle()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_row jsonb;
+    v_xmin text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        v_row := to_jsonb(OLD);
+    ELSE
+        v_row := to_jsonb(NEW);
+    END IF;
+    IF current_setting('pgbooks.orders_settled', true)
+        = concat_ws('|', v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'order_id') THEN
+        RETURN NULL;
+    END IF;
+    SELECT o.xmin::text INTO v_xmin FROM orders.orders AS o
+    WHERE o.tenant_id = v_row ->> 'tenant_id' AND o.channel_id = v_row ->> 'channel_id'
+        AND o.order_id = v_row ->> 'order_id';
+    IF NOT FOUND OR v_xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text THEN
+        RETURN NULL;
+    END IF;
+    PERFORM logic.order__settle(
+        v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'order_id', 'OrderUpdated'
+    );
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_order_parts__settle() IS
+'Deferred trigger on order lines, discounts, shipping and tax lines: re-settles an order whose parts changed alone.';
+
+CREATE CONSTRAINT TRIGGER tg_order_lines__settle
+AFTER INSERT OR UPDATE OR DELETE ON orders.order_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_discount_allocations__settle
+AFTER INSERT OR UPDATE OR DELETE ON orders.discount_allocations
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_shipping_lines__settle
+AFTER INSERT OR UPDATE OR DELETE ON orders.shipping_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_tax_lines__settle
+AFTER INSERT OR UPDATE OR DELETE ON orders.tax_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
