@@ -19,7 +19,8 @@ CREATE TABLE ingest.backfill_cursors (
 );
 
 COMMENT ON TABLE ingest.backfill_cursors IS
-'Resumable position of each backfill (tenant, channel, resource, source): the next page to fetch.';
+'Resumable position of each backfill (tenant, channel, resource, source): the next page to fetch. '
+'[audit: skip] coordination state rewritten on every page; the records it stores are in ingest.raw_events.';
 COMMENT ON COLUMN ingest.backfill_cursors.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN ingest.backfill_cursors.channel_id IS 'Channel the records are ingested for.';
 COMMENT ON COLUMN ingest.backfill_cursors.resource IS 'What is paged: orders, refunds, transactions, payouts, ...';
