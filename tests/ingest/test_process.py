@@ -168,3 +168,36 @@ def test_process_rejects_a_bad_limit(custom: psycopg.Connection[Any]) -> None:
     with pytest.raises(psycopg.Error) as err:
         custom.execute("SELECT * FROM api.raw_events__process(0)")
     assert err.value.sqlstate == "PB403" and "p_limit" in str(err.value)
+
+
+def test_a_commit_time_check_failing_quarantines_one_event_not_the_batch(
+    custom: psycopg.Connection[Any],
+) -> None:
+    # Like the orders totals check: a deferred constraint trigger that runs at COMMIT.
+    custom.execute(_NORMALIZER)
+    custom.execute(
+        """
+        CREATE FUNCTION logic.tg_test_applied__check() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.qty > 100 THEN
+                RAISE EXCEPTION USING ERRCODE = 'PB199', MESSAGE = 'qty: more than 100';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER tg_test_applied__check AFTER INSERT ON ingest.test_applied
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_test_applied__check();
+        """
+    )
+    ok1 = receive(custom, {"id": "a", "qty": 1})
+    bad = receive(custom, {"id": "b", "qty": 101})
+    ok2 = receive(custom, {"id": "c", "qty": 2})
+    assert custom.execute("SELECT * FROM api.raw_events__process(10)").fetchone() == (3, 2, 1)
+    row = raw_event(custom, bad)
+    assert (row["status"], row["reason_code"], row["message"]) == (
+        "quarantined",
+        "NORMALIZER_REJECTED",
+        "qty: more than 100",
+    )
+    assert raw_event(custom, ok1)["status"] == raw_event(custom, ok2)["status"] == "applied"
+    keys = [r[0] for r in custom.execute("SELECT k FROM ingest.test_applied ORDER BY k")]
+    assert keys == ["a", "c"]

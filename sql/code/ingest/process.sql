@@ -78,6 +78,7 @@ DECLARE
     v_table text;
     v_reason text;
     v_error jsonb;
+    v_deferred text;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'PB403', MESSAGE = format('p_limit: must be >= 1 (got %s)', p_limit);
@@ -85,6 +86,10 @@ BEGIN
     claimed := 0;
     applied := 0;
     quarantined := 0;
+    SELECT string_agg(format('%I.%I', n.nspname, c.conname), ', ') INTO v_deferred
+    FROM pg_catalog.pg_constraint AS c
+    INNER JOIN pg_catalog.pg_namespace AS n ON n.oid = c.connamespace
+    WHERE c.condeferrable AND c.condeferred;
     FOR v_event IN
         SELECT e.tenant_id, e.raw_event_id, e.platform, e.channel_id, e.topic, e.body
         FROM ingest.raw_events AS e
@@ -106,6 +111,14 @@ BEGIN
             EXECUTE format('SELECT %s($1, $2, $3, $4)', v_fn::oid::regproc)
             INTO v_result
             USING v_event.tenant_id, v_event.channel_id, v_event.topic, convert_from(v_event.body, 'UTF8')::jsonb;
+            -- Fire the commit-time (deferred) checks the normalizer queued NOW, inside this
+            -- subtransaction: an error there quarantines this event instead of aborting the whole
+            -- batch at COMMIT (which would retry the same poison batch forever). Then restore
+            -- the declared deferral for the next event.
+            SET CONSTRAINTS ALL IMMEDIATE;
+            IF v_deferred IS NOT NULL THEN
+                EXECUTE 'SET CONSTRAINTS ' || v_deferred || ' DEFERRED';
+            END IF;
             UPDATE ingest.raw_events AS e SET
                 status = 'applied',
                 reason_code = NULL,
