@@ -1,0 +1,283 @@
+-- api.outbox__claim: the only way a worker gets work. It returns fully decided HTTP requests.
+-- Rules, all enforced here for every worker on every machine:
+--   * single flight: an entry is claimed by one worker (state claimed, FOR UPDATE SKIP LOCKED);
+--   * fairness: realms are served least-recently-served first, and a realm whose bucket row is
+--     locked by another claim is skipped, never waited for;
+--   * per-realm limits: in-flight requests < max_in_flight, token buckets for requests and batch
+--     requests (refilled by elapsed time);
+--   * dependencies first: an entry waits until every depends_on document has a QuickBooks id;
+--   * an entry carrying an unresolved request re-sends it verbatim (same requestid, same bId) so
+--     QuickBooks replays the first answer instead of creating a second object;
+--   * with a backlog, up to batch_size fresh entries of a realm go out as one batch request.
+
+CREATE FUNCTION logic.request__id(p_parts text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+AS $$
+    -- Deterministic, 34 characters (QuickBooks allows 50; 36 when bIds are appended in a batch).
+    SELECT 'pb' || md5(array_to_string(p_parts, ':'))
+$$;
+
+COMMENT ON FUNCTION logic.request__id(text[]) IS
+'Deterministic requestid from its parts (tenant, document, version, operation, stale retry).';
+
+CREATE FUNCTION logic.outbox__prepare(p_entry sync.outbox, p_realm_id text)
+RETURNS sync.outbox
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_entry sync.outbox := p_entry;
+    v_doc books.documents;
+    v_remote sync.remote_objects;
+    v_body jsonb;
+    v_expected numeric;
+BEGIN
+    -- Decides the request of a fresh entry (no unresolved request). Returns the entry with
+    -- request_* filled, or with request_id NULL when there is nothing to send.
+    SELECT d.* INTO v_doc FROM books.documents AS d
+    WHERE d.tenant_id = v_entry.tenant_id AND d.document_id = v_entry.document_id;
+    SELECT r.* INTO v_remote FROM sync.remote_objects AS r
+    WHERE r.tenant_id = v_entry.tenant_id AND r.document_id = v_entry.document_id;
+
+    IF v_doc.action IN ('void', 'delete') AND v_remote.remote_id IS NULL
+        OR v_doc.action = 'void' AND v_remote.remote_status = 'voided'
+        OR v_doc.action = 'delete' AND v_remote.remote_status = 'deleted'
+        OR v_doc.action = 'upsert' AND v_remote.synced_version >= v_doc.version THEN
+        RETURN v_entry;
+    END IF;
+
+    v_body := logic.document__render_qbo(v_entry.tenant_id, v_entry.document_id);
+    IF v_doc.action = 'upsert' AND v_doc.total_amount IS NOT NULL THEN
+        v_expected := logic.document__expected_total(v_doc.doc_type, v_body);
+        IF v_expected IS NOT NULL AND v_expected <> v_doc.total_amount THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'PB605',
+                MESSAGE = format(
+                    'document %s: lines total %s but total_amount is %s; nothing is sent (no plug line)',
+                    v_doc.document_id, v_expected, v_doc.total_amount
+                );
+        END IF;
+    END IF;
+
+    v_entry.request_entity := logic.doc_type__qbo_entity(v_doc.doc_type);
+    v_entry.request_op := CASE
+        WHEN v_doc.action IN ('void', 'delete') THEN v_doc.action
+        WHEN v_remote.remote_id IS NULL THEN 'create'
+        ELSE 'update'
+    END;
+    v_entry.request_version := v_doc.version;
+    v_entry.request_body := v_body;
+    v_entry.request_bid := NULL;
+    v_entry.request_id := logic.request__id(ARRAY[
+        p_realm_id, v_entry.tenant_id, v_entry.document_id::text, v_doc.version::text,
+        v_entry.request_op, v_entry.stale_retries::text, coalesce(v_remote.sync_token, '-')
+    ]);
+    RETURN v_entry;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.outbox__prepare(sync.outbox, text) IS
+'Decides the request for a fresh outbox entry (operation, payload, requestid); request_id NULL = nothing to send.';
+
+CREATE FUNCTION api.outbox__claim(p_worker text, p_limit integer DEFAULT 30)
+RETURNS TABLE (
+    claim_id uuid,
+    tenant_id text,
+    document_id bigint,
+    version integer,
+    realm_id text,
+    base_url text,
+    entity text,
+    operation text,
+    request_id text,
+    bid text,
+    body jsonb,
+    ambiguous boolean
+)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_tenant record;
+    v_settings sync.settings;
+    v_bucket sync.rate_buckets;
+    v_entry sync.outbox;
+    v_fresh sync.outbox [];
+    v_requests integer;
+    v_in_flight integer;
+    v_taken integer := 0;
+    v_taken_before integer;
+    v_batch_id text;
+    v_i integer;
+    v_err text;
+BEGIN
+    FOR v_tenant IN
+        SELECT b.tenant_id, c.realm_id, c.base_url
+        FROM sync.rate_buckets AS b
+        JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
+        WHERE NOT c.paused
+            AND (b.blocked_until IS NULL OR b.blocked_until <= v_now)
+            AND EXISTS (
+                SELECT 1 FROM sync.outbox AS o
+                WHERE o.tenant_id = b.tenant_id AND o.state = 'pending' AND o.due_at <= v_now
+            )
+        ORDER BY b.last_served_at, b.tenant_id
+        FOR UPDATE OF b SKIP LOCKED
+    LOOP
+        EXIT WHEN v_taken >= p_limit;
+        v_settings := logic.settings__get(v_tenant.tenant_id);
+        SELECT b.* INTO v_bucket FROM sync.rate_buckets AS b WHERE b.tenant_id = v_tenant.tenant_id;
+        -- Refill. Capacity and rate are chosen so that no 1 s window and no 60 s window can
+        -- exceed per_second / per_minute: rate r = (per_minute - per_second) / 60 per second,
+        -- capacity per_second - r.
+        v_bucket.tokens := least(
+            greatest(v_settings.per_second - (v_settings.per_minute - v_settings.per_second) / 60.0, 1),
+            v_bucket.tokens + extract(EPOCH FROM v_now - v_bucket.refilled_at)
+            * (v_settings.per_minute - v_settings.per_second) / 60.0
+        );
+        v_bucket.batch_tokens := least(
+            1, v_bucket.batch_tokens + extract(EPOCH FROM v_now - v_bucket.refilled_at)
+            * v_settings.batch_per_minute / 60.0
+        );
+        SELECT count(DISTINCT o.request_id) INTO v_in_flight
+        FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
+        v_requests := least(floor(v_bucket.tokens)::integer, v_settings.max_in_flight - v_in_flight);
+        v_fresh := '{}';
+        v_taken_before := v_taken;
+
+        FOR v_entry IN
+            SELECT o.* FROM sync.outbox AS o
+            JOIN books.documents AS d ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
+            WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'pending' AND o.due_at <= v_now
+                AND (d.status = 'ready' OR o.request_id IS NOT NULL)
+                AND NOT EXISTS (
+                    SELECT 1 FROM unnest(d.depends_on) AS dep (document_id)
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM sync.remote_objects AS r
+                        WHERE r.tenant_id = o.tenant_id AND r.document_id = dep.document_id
+                    )
+                )
+            ORDER BY o.request_id IS NULL, o.due_at, o.document_id
+            LIMIT p_limit - v_taken
+            FOR UPDATE OF o SKIP LOCKED
+        LOOP
+            EXIT WHEN v_requests <= 0;
+            EXIT WHEN cardinality(v_fresh) >= CASE
+                WHEN v_bucket.batch_tokens >= 1 AND v_settings.batch_per_minute > 0 THEN v_settings.batch_size
+                ELSE v_requests
+            END;
+            IF v_entry.request_id IS NOT NULL THEN
+                -- Unresolved request: replay it as it was sent (single, or one-item batch).
+                IF v_entry.request_bid IS NOT NULL AND v_bucket.batch_tokens < 1 THEN
+                    CONTINUE;
+                END IF;
+                v_requests := v_requests - 1;
+                IF v_entry.request_bid IS NOT NULL THEN
+                    v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
+                END IF;
+                v_bucket.tokens := v_bucket.tokens - 1;
+            ELSE
+                BEGIN
+                    v_entry := logic.outbox__prepare(v_entry, v_tenant.realm_id);
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
+                    UPDATE sync.outbox AS o SET state = 'failed', last_error = v_err, updated_at = now()
+                    WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
+                    PERFORM logic.exception__raise(
+                        v_entry.tenant_id, v_entry.document_id,
+                        CASE WHEN v_err LIKE '%no plug line%' THEN 'TOTALS_MISMATCH' ELSE 'RENDER_FAILED' END,
+                        'source_data', v_err, jsonb_build_object('version', v_entry.version)
+                    );
+                    PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.version,
+                        'render_failed', NULL, NULL, p_worker, jsonb_build_object('error', v_err));
+                    CONTINUE;
+                END;
+                IF v_entry.request_id IS NULL THEN
+                    UPDATE sync.outbox AS o SET state = 'done', done_at = now(), updated_at = now()
+                    WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
+                    PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.version,
+                        'skipped', NULL, NULL, p_worker, '{"reason": "nothing to send"}');
+                    CONTINUE;
+                END IF;
+                v_fresh := v_fresh || v_entry;
+                CONTINUE;
+            END IF;
+            v_taken := v_taken + 1;
+            UPDATE sync.outbox AS o SET
+                state = 'claimed', claim_id = gen_random_uuid(), claimed_by = p_worker,
+                claimed_at = v_now, heartbeat_at = v_now, updated_at = now()
+            WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id
+            RETURNING o.claim_id INTO claim_id;
+            tenant_id := v_entry.tenant_id;
+            document_id := v_entry.document_id;
+            version := v_entry.request_version;
+            realm_id := v_tenant.realm_id;
+            base_url := v_tenant.base_url;
+            entity := v_entry.request_entity;
+            operation := v_entry.request_op;
+            request_id := v_entry.request_id;
+            bid := v_entry.request_bid;
+            body := v_entry.request_body;
+            ambiguous := v_entry.ambiguous;
+            RETURN NEXT;
+        END LOOP;
+
+        -- Fresh entries: one batch request when there are several and a batch token is left,
+        -- otherwise single requests while request tokens last.
+        IF cardinality(v_fresh) >= 2 AND v_bucket.batch_tokens >= 1 AND v_requests >= 1
+            AND v_settings.batch_per_minute > 0 THEN
+            v_fresh := v_fresh[1:v_settings.batch_size];
+            v_batch_id := logic.request__id(ARRAY(SELECT f.request_id FROM unnest(v_fresh) AS f));
+            v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
+            v_bucket.tokens := v_bucket.tokens - 1;
+            v_requests := v_requests - 1;
+            FOR v_i IN 1 .. cardinality(v_fresh) LOOP
+                v_fresh[v_i].request_id := v_batch_id;
+                v_fresh[v_i].request_bid := v_i::text;
+            END LOOP;
+        ELSE
+            v_fresh := v_fresh[1:greatest(v_requests, 0)];
+            v_bucket.tokens := v_bucket.tokens - cardinality(v_fresh);
+            v_requests := v_requests - cardinality(v_fresh);
+        END IF;
+        FOREACH v_entry IN ARRAY v_fresh LOOP
+            v_taken := v_taken + 1;
+            UPDATE sync.outbox AS o SET
+                state = 'claimed', claim_id = gen_random_uuid(), claimed_by = p_worker,
+                claimed_at = v_now, heartbeat_at = v_now,
+                request_id = v_entry.request_id, request_bid = v_entry.request_bid,
+                request_op = v_entry.request_op, request_entity = v_entry.request_entity,
+                request_version = v_entry.request_version, request_body = v_entry.request_body,
+                updated_at = now()
+            WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id
+            RETURNING o.claim_id INTO claim_id;
+            tenant_id := v_entry.tenant_id;
+            document_id := v_entry.document_id;
+            version := v_entry.request_version;
+            realm_id := v_tenant.realm_id;
+            base_url := v_tenant.base_url;
+            entity := v_entry.request_entity;
+            operation := v_entry.request_op;
+            request_id := v_entry.request_id;
+            bid := v_entry.request_bid;
+            body := v_entry.request_body;
+            ambiguous := false;
+            RETURN NEXT;
+        END LOOP;
+
+        UPDATE sync.rate_buckets AS b SET
+            tokens = greatest(v_bucket.tokens, 0),
+            batch_tokens = greatest(v_bucket.batch_tokens, 0),
+            refilled_at = v_now,
+            last_served_at = CASE WHEN v_taken > v_taken_before THEN v_now ELSE b.last_served_at END
+        WHERE b.tenant_id = v_tenant.tenant_id;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION api.outbox__claim(text, integer) IS
+'Claims up to p_limit due outbox entries fairly across realms within their limits; returns decided requests.';
+
+REVOKE ALL ON FUNCTION api.outbox__claim(text, integer) FROM public;
+GRANT EXECUTE ON FUNCTION api.outbox__claim(text, integer) TO pgbooks_worker;

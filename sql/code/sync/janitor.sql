@@ -1,0 +1,103 @@
+-- Liveness of claims: workers heartbeat while they hold claims; the janitor (run by every worker
+-- on a schedule, and callable by an operator) releases claims whose worker went silent. A released
+-- request may have reached QuickBooks, so it is marked ambiguous and replayed with its requestid.
+
+CREATE FUNCTION api.outbox__heartbeat(p_worker text)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    UPDATE sync.outbox AS o SET heartbeat_at = clock_timestamp()
+    WHERE o.state = 'claimed' AND o.claimed_by = p_worker;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+
+COMMENT ON FUNCTION api.outbox__heartbeat(text) IS 'Keeps the claims of a live worker; returns how many it holds.';
+
+CREATE FUNCTION api.outbox__reap(p_worker text DEFAULT 'janitor')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_entry sync.outbox;
+    v_count integer := 0;
+BEGIN
+    FOR v_entry IN
+        SELECT o.* FROM sync.outbox AS o
+        WHERE o.state = 'claimed'
+            AND o.heartbeat_at < clock_timestamp() - (logic.settings__get(o.tenant_id)).claim_timeout
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        UPDATE sync.outbox AS o SET
+            state = 'pending', due_at = now(), ambiguous = true,
+            claim_id = NULL, claimed_by = NULL, claimed_at = NULL, heartbeat_at = NULL,
+            last_error = 'claim of ' || v_entry.claimed_by || ' expired', updated_at = now()
+        WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
+        PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
+            'released', v_entry.request_id, NULL, p_worker,
+            jsonb_build_object('claimed_by', v_entry.claimed_by, 'heartbeat_at', v_entry.heartbeat_at));
+        PERFORM logic.wakeup__enqueue(v_entry.tenant_id, now());
+        v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+END;
+$$;
+
+COMMENT ON FUNCTION api.outbox__reap(text) IS
+'Janitor: releases claims whose heartbeat is older than claim_timeout (audited in sync.attempts).';
+
+CREATE FUNCTION api.outbox__retry(p_tenant_id text, p_document_id bigint, p_by text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE sync.outbox AS o SET state = 'pending', due_at = now(), attempts = 0, updated_at = now()
+    WHERE o.tenant_id = p_tenant_id AND o.document_id = p_document_id AND o.state IN ('failed', 'held');
+    IF NOT found THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB613',
+            MESSAGE = format('document_id %s of tenant %s has no failed or held outbox entry to retry',
+                p_document_id, p_tenant_id);
+    END IF;
+    UPDATE sync.exceptions AS e SET
+        status = 'resolved', resolved_at = now(), resolved_by = p_by, resolution = 'retried'
+    WHERE e.tenant_id = p_tenant_id AND e.document_id = p_document_id AND e.status = 'open';
+    PERFORM logic.wakeup__enqueue(p_tenant_id, now());
+END;
+$$;
+
+COMMENT ON FUNCTION api.outbox__retry(text, bigint, text) IS
+'Operator: retries a failed or held document now and resolves its open exceptions as retried.';
+
+CREATE FUNCTION api.outbox__backlog()
+RETURNS TABLE (due integer, next_due_at timestamptz, in_flight integer)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT
+        (count(*) FILTER (WHERE o.state = 'pending' AND o.due_at <= clock_timestamp()))::integer,
+        min(o.due_at) FILTER (WHERE o.state = 'pending'),
+        (count(*) FILTER (WHERE o.state = 'claimed'))::integer
+    FROM sync.outbox AS o
+    JOIN sync.connections AS c ON c.tenant_id = o.tenant_id
+    WHERE NOT c.paused AND o.state IN ('pending', 'claimed')
+$$;
+
+COMMENT ON FUNCTION api.outbox__backlog() IS
+'Work left for the workers: entries due now, the next due time, and entries in flight (paused realms excluded).';
+
+REVOKE ALL ON FUNCTION api.outbox__heartbeat(text) FROM public;
+REVOKE ALL ON FUNCTION api.outbox__reap(text) FROM public;
+REVOKE ALL ON FUNCTION api.outbox__retry(text, bigint, text) FROM public;
+REVOKE ALL ON FUNCTION api.outbox__backlog() FROM public;
+GRANT EXECUTE ON FUNCTION api.outbox__heartbeat(text) TO pgbooks_worker;
+GRANT EXECUTE ON FUNCTION api.outbox__reap(text) TO pgbooks_worker, pgbooks_operator;
+GRANT EXECUTE ON FUNCTION api.outbox__retry(text, bigint, text) TO pgbooks_operator;
+GRANT EXECUTE ON FUNCTION api.outbox__backlog() TO pgbooks_worker, pgbooks_operator;

@@ -1,0 +1,361 @@
+"""``pgbooks worker``: claim -> HTTP -> complete/fail, nothing else.
+
+* N claim loops per process, each on its own connection, call ``api.outbox__claim``; every row
+  is a decided request. Rows sharing a ``request_id`` with a ``bid`` form one batch request.
+* A pgqueuer consumer (entrypoint ``sync_outbox``) turns wake-up jobs into an in-process event so
+  idle loops start at once; a short poll covers a missed notification.
+* A housekeeping loop heartbeats this worker's claims and runs the janitor (``api.outbox__reap``).
+* 401 -> one token refresh (under the realm's advisory lock) and one resend; 5010 on an update ->
+  re-read, ``api.outbox__reapply`` decides, resend inside the same claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb, set_json_loads
+
+from pgbooks.sync.oauth import AuthLost, TokenStore
+from pgbooks.sync.qbo import Answer, QboClient, dumps_exact, loads_exact
+
+log = logging.getLogger("pgbooks.sync.worker")
+
+Row = dict[str, Any]
+
+
+@dataclass
+class WorkerStats:
+    requests: int = 0
+    batches: int = 0
+    accepted: int = 0
+    failed: int = 0
+    stale_retries: int = 0
+    refreshes: int = 0
+    by_class: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class WorkerConfig:
+    loops: int = 4
+    claim_limit: int = 30
+    http_timeout: float = 20.0
+    housekeeping_every: float = 2.0
+    idle_poll: float = 0.5
+    busy_poll: float = 0.02
+    use_pgqueuer: bool = True
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=dumps_exact)
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """One worker process (any number may run against the same database)."""
+
+    def __init__(
+        self,
+        db_url: str,
+        name: str | None = None,
+        config: WorkerConfig | None = None,
+        tokens: TokenStore | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.db_url = db_url
+        self.name = name or default_name()
+        self.cfg = config or WorkerConfig()
+        self._http = http
+        self._tokens = tokens
+        self.stats = WorkerStats()
+        self.wake = asyncio.Event()
+        self.stop = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
+        """Run until :attr:`stop` is set, or (``until_idle``) until nothing is pending or in
+        flight, or ``timeout`` seconds passed."""
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        own_http = self._http is None
+        http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
+        tokens = self._tokens or TokenStore(self.db_url, http)
+        self.qbo = QboClient(http)
+        self.tokens = tokens
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tasks = [
+            asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
+        ]
+        tasks.append(asyncio.create_task(self._housekeeping()))
+        if self.cfg.use_pgqueuer:
+            tasks.append(asyncio.create_task(self._pgqueuer()))
+        try:
+            while not self.stop.is_set():
+                if until_idle and all(t.done() for t in tasks[: self.cfg.loops]):
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            self.stop.set()
+            self.wake.set()
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if own_http:
+                await http.aclose()
+        self.stats.refreshes = tokens.refreshes
+        return self.stats
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(self.db_url, autocommit=True)
+        set_json_loads(loads_exact, conn)
+        return conn
+
+    async def _pgqueuer(self) -> None:
+        from pgqueuer import QueueManager
+        from pgqueuer.db import PsycopgDriver
+        from pgqueuer.models import Job
+        from pgqueuer.queries import Queries
+
+        conn = await psycopg.AsyncConnection.connect(
+            self.db_url, autocommit=True, options="-c search_path=pgq"
+        )
+        try:
+            qm = QueueManager(Queries(PsycopgDriver(conn)))
+
+            @qm.entrypoint("sync_outbox")
+            async def _wake(job: Job) -> None:
+                self.wake.set()
+
+            runner = asyncio.create_task(qm.run(batch_size=50))
+            await self.stop.wait()
+            qm.shutdown.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner, 5)
+        finally:
+            await conn.close()
+
+    async def _housekeeping(self) -> None:
+        conn = await self._connect()
+        try:
+            while not self.stop.is_set():
+                with contextlib.suppress(psycopg.Error):
+                    await conn.execute("SELECT api.outbox__heartbeat(%s)", (self.name,))
+                    cur = await conn.execute(
+                        "SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",)
+                    )
+                    row = await cur.fetchone()
+                    if row and row[0]:
+                        log.warning("janitor released %s stale claim(s)", row[0])
+                        self.wake.set()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.cfg.housekeeping_every)
+        finally:
+            await conn.close()
+
+    # ------------------------------------------------------------------ claim loop
+    async def _claim_loop(self, index: int, until_idle: bool) -> None:
+        conn = await self._connect()
+        try:
+            while not self.stop.is_set():
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
+                )
+                rows = await cur.fetchall()
+                if rows:
+                    await self._process(conn, rows)
+                    continue
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute("SELECT * FROM api.outbox__backlog()")
+                backlog = await cur.fetchone() or {}
+                due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
+                next_due = backlog.get("next_due_at")
+                if until_idle and not due and not in_flight and next_due is None:
+                    return
+                if due:
+                    wait = self.cfg.busy_poll  # throttled or locked by another loop
+                elif next_due is not None:
+                    now = time.time()
+                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - now))
+                else:
+                    wait = self.cfg.idle_poll
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), wait)
+        finally:
+            await conn.close()
+
+    async def _process(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
+        singles: list[Row] = []
+        batches: dict[tuple[str, str], list[Row]] = {}
+        for r in rows:
+            if r["bid"] is None:
+                singles.append(r)
+            else:
+                batches.setdefault((r["tenant_id"], r["request_id"]), []).append(r)
+        jobs = [self._single(conn, r) for r in singles]
+        jobs += [self._batch(conn, items) for items in batches.values()]
+        # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
+        await asyncio.gather(*jobs)
+
+    async def _token(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str | None:
+        try:
+            return await self.tokens.access_token(conn, tenant_id)
+        except AuthLost:
+            return None
+
+    async def _with_auth(
+        self, conn: psycopg.AsyncConnection[Any], tenant_id: str, call: Any
+    ) -> Answer:
+        """Run ``call(token)``; on 401 refresh once (single refresher) and retry once."""
+        token = await self._token(conn, tenant_id)
+        if token is None:
+            return Answer(401, fault={"type": "AUTHENTICATION", "Error": [{"code": "3200"}]})
+        answer: Answer = await call(token)
+        self.stats.requests += 1
+        if answer.status == 401:
+            try:
+                token = await self.tokens.refresh(tenant_id)
+            except AuthLost:
+                return answer
+            answer = await call(token)
+            self.stats.requests += 1
+        return answer
+
+    async def _single(self, conn: psycopg.AsyncConnection[Any], r: Row) -> None:
+        entity, op = r["entity"], r["operation"]
+        request_id, body = r["request_id"], r["body"]
+        for _ in range(5):
+            rid, payload = request_id, body
+
+            async def call(token: str, rid: str = rid, payload: Any = payload) -> Answer:
+                return await self.qbo.write(
+                    r["base_url"], r["realm_id"], token, entity, op, rid, payload
+                )
+
+            answer = await self._with_auth(conn, r["tenant_id"], call)
+            if answer.ok and isinstance(answer.body, dict) and entity in answer.body:
+                await self._complete(conn, r, answer.body[entity])
+                return
+            if answer.fault_code == "5010" and op != "create":
+                nxt = await self._reapply(conn, r, body)
+                if nxt is None:
+                    return
+                request_id, body = nxt
+                continue
+            await self._fail(conn, r, answer)
+            return
+        await self._fail(conn, r, Answer(400, fault={"Error": [{"code": "5010"}]}))
+
+    async def _reapply(
+        self, conn: psycopg.AsyncConnection[Any], r: Row, body: dict[str, Any]
+    ) -> tuple[str, Any] | None:
+        self.stats.stale_retries += 1
+        remote_id = str(body.get("Id"))
+
+        async def call(token: str) -> Answer:
+            return await self.qbo.read(r["base_url"], r["realm_id"], token, r["entity"], remote_id)
+
+        answer = await self._with_auth(conn, r["tenant_id"], call)
+        if not (answer.ok and isinstance(answer.body, dict) and r["entity"] in answer.body):
+            await self._fail(conn, r, answer)
+            return None
+        cur = await conn.execute(
+            "SELECT request_id, body FROM api.outbox__reapply(%s, %s)",
+            (r["claim_id"], _jsonb(answer.body[r["entity"]])),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            self.stats.failed += 1
+            return None
+        return str(row[0]), row[1]
+
+    async def _batch(self, conn: psycopg.AsyncConnection[Any], items: list[Row]) -> None:
+        first = items[0]
+        ops = [(r["bid"], r["entity"], r["operation"], r["body"]) for r in items]
+
+        async def call(token: str) -> Answer:
+            return await self.qbo.batch(
+                first["base_url"], first["realm_id"], token, first["request_id"], ops
+            )
+
+        answer = await self._with_auth(conn, first["tenant_id"], call)
+        self.stats.batches += 1
+        if not answer.ok or not isinstance(answer.body, dict):
+            for r in items:
+                await self._fail(conn, r, answer)
+            return
+        by_bid = {str(x.get("bId")): x for x in answer.body.get("BatchItemResponse") or []}
+        for r in items:
+            item = by_bid.get(r["bid"])
+            if item is None:
+                await self._fail(conn, r, Answer(None, transport_error="disconnected"))
+            elif r["entity"] in item:
+                await self._complete(conn, r, item[r["entity"]])
+            elif item.get("Fault", {}).get("Error", [{}])[0].get("code") == "5010":
+                # Re-read and resend this one alone, inside the same claim.
+                nxt = await self._reapply(conn, r, r["body"])
+                if nxt is not None:
+                    await self._single(conn, {**r, "request_id": nxt[0], "body": nxt[1]})
+            else:
+                await self._fail(conn, r, Answer(200, item, item.get("Fault")))
+
+    async def _complete(self, conn: psycopg.AsyncConnection[Any], r: Row, entity: Any) -> None:
+        try:
+            await conn.execute(
+                "SELECT api.outbox__complete(%s, %s, %s)",
+                (r["claim_id"], _jsonb(entity), self.name),
+            )
+            self.stats.accepted += 1
+        except psycopg.Error as exc:
+            log.warning("complete of document %s failed: %s", r["document_id"], exc)
+
+    async def _fail(self, conn: psycopg.AsyncConnection[Any], r: Row, answer: Answer) -> None:
+        status = answer.status
+        if status == 200 and answer.fault:
+            status = 400  # a Fault inside a 200 (batch item) is a refusal
+        try:
+            cur = await conn.execute(
+                "SELECT api.outbox__fail(%s, %s, %s, %s, %s, %s)",
+                (
+                    r["claim_id"],
+                    status,
+                    _jsonb(answer.fault) if answer.fault else None,
+                    answer.retry_after,
+                    answer.transport_error,
+                    self.name,
+                ),
+            )
+            row = await cur.fetchone()
+            cls = str(row[0]) if row else "?"
+            self.stats.by_class[cls] = self.stats.by_class.get(cls, 0) + 1
+            self.stats.failed += 1
+        except psycopg.Error as exc:
+            log.warning("fail of document %s not recorded: %s", r["document_id"], exc)
+
+
+def run_worker(db_url: str, name: str | None = None, **cfg: Any) -> WorkerStats:
+    """Blocking entry point (CLI)."""
+    worker = Worker(db_url, name, WorkerConfig(**cfg))
+    return asyncio.run(worker.run())
+
+
+def stats_json(stats: WorkerStats) -> str:
+    return json.dumps(stats.__dict__)
