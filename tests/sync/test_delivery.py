@@ -130,8 +130,8 @@ def test_quickbooks_validation_fault_becomes_mapping_exception_with_remedy(books
     )
     books.drain()
     rows = books.db.execute(
-        "SELECT reason_code, category, detail->>'remedy', qbo_fault IS NOT NULL FROM sync.exceptions "
-        "WHERE document_id = %s",
+        "SELECT reason_code, category, detail->>'remedy', qbo_fault IS NOT NULL "
+        "FROM sync.exceptions WHERE document_id = %s",
         (sr,),
     ).fetchall()
     assert len(rows) == 1

@@ -87,7 +87,7 @@ BEGIN
         WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
         IF p_http_status = 429 THEN
             UPDATE sync.rate_buckets AS b SET
-                blocked_until = greatest(b.blocked_until, now() + make_interval(secs => coalesce(p_retry_after, 1)))
+                blocked_until = greatest(b.blocked_until, now() + make_interval(secs => coalesce(p_retry_after, v_delay)))
             WHERE b.tenant_id = v_entry.tenant_id;
         END IF;
         PERFORM logic.wakeup__enqueue(v_entry.tenant_id, v_due_at);
