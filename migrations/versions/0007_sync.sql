@@ -139,7 +139,9 @@ CREATE TABLE sync.connections (
 CREATE UNIQUE INDEX connections_one_tenant_per_realm ON sync.connections (realm_id, base_url);
 
 COMMENT ON TABLE sync.connections IS
-'QuickBooks connection of a tenant: realm, API base URL, encrypted OAuth tokens, pause state.';
+'QuickBooks connection of a tenant: realm, API base URL, encrypted OAuth tokens, pause state. '
+'[audit: skip] token ciphertext must not be copied into an append-only log; pauses and '
+'reconnects are audited through sync.exceptions (AUTH_EXPIRED).';
 COMMENT ON COLUMN sync.connections.tenant_id IS 'Owning tenant (one realm per tenant).';
 COMMENT ON COLUMN sync.connections.realm_id IS 'QuickBooks company id (realmId).';
 COMMENT ON COLUMN sync.connections.base_url IS
@@ -229,7 +231,7 @@ CREATE TABLE sync.outbox (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, document_id),
     CONSTRAINT outbox_document_fk FOREIGN KEY (tenant_id, document_id)
-    REFERENCES books.documents (tenant_id, document_id),
+    REFERENCES books.documents (tenant_id, document_id) ON DELETE CASCADE,
     CONSTRAINT outbox_state_known CHECK (state IN ('pending', 'claimed', 'done', 'failed', 'held')),
     CONSTRAINT outbox_claim_complete CHECK (
         (state = 'claimed') = (claim_id IS NOT NULL AND claimed_by IS NOT NULL AND heartbeat_at IS NOT NULL)
@@ -246,7 +248,8 @@ CREATE INDEX outbox_claimed ON sync.outbox (tenant_id, heartbeat_at) WHERE state
 CREATE UNIQUE INDEX outbox_claim_id ON sync.outbox (claim_id) WHERE claim_id IS NOT NULL;
 
 COMMENT ON TABLE sync.outbox IS
-'Delivery queue: one entry per document, latest version, debounced; single flight per document.';
+'Delivery queue: one entry per document, latest version, debounced; single flight per document. '
+'[audit: skip] high-churn queue state; every delivery event is audited through sync.attempts.';
 COMMENT ON COLUMN sync.outbox.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN sync.outbox.document_id IS 'Document to deliver.';
 COMMENT ON COLUMN sync.outbox.version IS 'Latest document version to deliver (bursts coalesce here).';
@@ -327,7 +330,8 @@ CREATE TABLE sync.rate_buckets (
     CONSTRAINT rate_buckets_tokens_non_negative CHECK (tokens >= 0 AND batch_tokens >= 0)
 );
 
-COMMENT ON TABLE sync.rate_buckets IS 'Per-realm token buckets (requests and batch requests), shared by all workers.';
+COMMENT ON TABLE sync.rate_buckets IS 'Per-realm token buckets (requests and batch requests), shared by all workers. '
+'[audit: skip] rate-limit counters change on every claim.';
 COMMENT ON COLUMN sync.rate_buckets.tenant_id IS 'Owning tenant (one realm).';
 COMMENT ON COLUMN sync.rate_buckets.tokens IS
 'Requests that may be sent now (capacity = per_second, refill per_minute/60 per s).';

@@ -79,17 +79,19 @@ BEGIN
             coalesce(p_retry_after, 0)
         );
         v_due_at := now() + make_interval(secs => v_delay);
+        -- Lock order: the rate bucket before any audited write (the audit chain's per-tenant
+        -- advisory lock), the same order as api.outbox__claim; the reverse deadlocks.
+        IF p_http_status = 429 THEN
+            UPDATE sync.rate_buckets AS b SET
+                blocked_until = greatest(b.blocked_until, now() + make_interval(secs => coalesce(p_retry_after, v_delay)))
+            WHERE b.tenant_id = v_entry.tenant_id;
+        END IF;
         UPDATE sync.outbox AS o SET
             state = 'pending', due_at = v_due_at, attempts = v_attempts,
             ambiguous = o.ambiguous OR v_class = 'ambiguous',
             claim_id = NULL, claimed_by = NULL, claimed_at = NULL, heartbeat_at = NULL,
             last_http_status = p_http_status, last_error = v_message, updated_at = now()
         WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
-        IF p_http_status = 429 THEN
-            UPDATE sync.rate_buckets AS b SET
-                blocked_until = greatest(b.blocked_until, now() + make_interval(secs => coalesce(p_retry_after, v_delay)))
-            WHERE b.tenant_id = v_entry.tenant_id;
-        END IF;
         PERFORM logic.wakeup__enqueue(v_entry.tenant_id, v_due_at);
         PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
             v_class, v_entry.request_id, p_http_status, p_worker,

@@ -27,7 +27,9 @@ CREATE TABLE sync.connections (
 CREATE UNIQUE INDEX connections_one_tenant_per_realm ON sync.connections (realm_id, base_url);
 
 COMMENT ON TABLE sync.connections IS
-'QuickBooks connection of a tenant: realm, API base URL, encrypted OAuth tokens, pause state.';
+'QuickBooks connection of a tenant: realm, API base URL, encrypted OAuth tokens, pause state. '
+'[audit: skip] token ciphertext must not be copied into an append-only log; pauses and '
+'reconnects are audited through sync.exceptions (AUTH_EXPIRED).';
 COMMENT ON COLUMN sync.connections.tenant_id IS 'Owning tenant (one realm per tenant).';
 COMMENT ON COLUMN sync.connections.realm_id IS 'QuickBooks company id (realmId).';
 COMMENT ON COLUMN sync.connections.base_url IS

@@ -12,7 +12,8 @@ CREATE TABLE sync.rate_buckets (
     CONSTRAINT rate_buckets_tokens_non_negative CHECK (tokens >= 0 AND batch_tokens >= 0)
 );
 
-COMMENT ON TABLE sync.rate_buckets IS 'Per-realm token buckets (requests and batch requests), shared by all workers.';
+COMMENT ON TABLE sync.rate_buckets IS 'Per-realm token buckets (requests and batch requests), shared by all workers. '
+'[audit: skip] rate-limit counters change on every claim.';
 COMMENT ON COLUMN sync.rate_buckets.tenant_id IS 'Owning tenant (one realm).';
 COMMENT ON COLUMN sync.rate_buckets.tokens IS
 'Requests that may be sent now (capacity = per_second, refill per_minute/60 per s).';
