@@ -1,0 +1,341 @@
+"""Delivery engine benchmark: measured side by side in one run, on one fresh database.
+
+1. Sustained throughput per realm as % of the sandbox's configured per-realm ceiling
+   (500 requests/min, throttling ON, batching off so 1 document = 1 request), for 1 realm and
+   for 50 realms at once (goal >= 95 %).
+2. Latency from document insert to QuickBooks acceptance at 50 documents/s spread over 10
+   realms, default 1 s debounce (goal p99 <= debounce + 0.5 s).
+3. Unthrottled drain rate of one worker process (docs/s, batches allowed) vs pgqueuer's own
+   no-op drain rate on the same database (goal >= 1,000 docs/s).
+
+Every worker and the sandbox run as separate processes; their peak RSS (VmHWM) is printed.
+``--quick`` shortens every phase (smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from pytest_postgresql.janitor import DatabaseJanitor
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "worker"), str(ROOT / "sandbox")]
+
+from pgbooks import devdb  # noqa: E402
+from pgbooks.db.migrate import migrate  # noqa: E402
+from pgbooks.sync.oauth import connect  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SECRET = "bench-secret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            m = re.search(r"VmHWM:\s+(\d+) kB", fh.read())
+    except OSError:
+        return float("nan")
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+class Proc:
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.p = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        self.rss = float("nan")
+
+    def stop(self) -> None:
+        self.rss = _peak_rss_mb(self.p.pid)
+        self.p.terminate()
+        try:
+            self.p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def _env(url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": url, "PGBOOKS_SECRET_KEY": SECRET}
+
+
+def _worker(url: str, name: str, loops: int = 4) -> Proc:
+    return Proc(
+        name, [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops)], _env(url)
+    )
+
+
+def _tenants(
+    conn: psycopg.Connection, url: str, base: str, prefix: str, n: int, **cfg: Any
+) -> list[str]:
+    admin = httpx.Client(base_url=base, timeout=30)
+    names = []
+    for i in range(n):
+        t = f"{prefix}{i:02d}"
+        realm = admin.post("/admin/realms", json={"name": t}).json()["realm_id"]
+        conn.execute("INSERT INTO orders.tenants (tenant_id, name) VALUES (%s, %s)", (t, t))
+        cols = {"debounce": "0", "batch_per_minute": 0, **cfg}
+        conn.execute(
+            f"INSERT INTO sync.settings (tenant_id, {', '.join(cols)}) "  # noqa: S608 - bench
+            f"VALUES (%s{', %s' * len(cols)})",
+            (t, *cols.values()),
+        )
+        connect(
+            url,
+            t,
+            api_base_url=base,
+            discovery_url=f"{base}/.well-known/openid_configuration",
+            realm_id=realm,
+        )
+        names.append(t)
+    return names
+
+
+def _insert_customers(
+    conn: psycopg.Connection, tenants: list[str], per_tenant: int, tag: str
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO books.documents (tenant_id, doc_type, source_type, source_id, body)
+        SELECT t, 'customer', 'manual', %s || ':' || g,
+               jsonb_build_object('DisplayName', %s || ' ' || t || ' ' || g)
+        FROM unnest(%s::text[]) AS t CROSS JOIN generate_series(1, %s) AS g
+        """,
+        (tag, tag, tenants, per_tenant),
+    )
+
+
+def _accepted(conn: psycopg.Connection, tenants: list[str], since: float, until: float) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM sync.attempts WHERE event = 'accepted' AND tenant_id = ANY(%s) "
+        "AND created_at >= to_timestamp(%s) AND created_at < to_timestamp(%s)",
+        (tenants, since, until),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def throughput(
+    conn: psycopg.Connection, url: str, base: str, n_realms: int, seconds: float
+) -> dict[str, Any]:
+    tenants = _tenants(conn, url, base, f"tp{n_realms}_", n_realms)
+    _insert_customers(conn, tenants, int(seconds * 10) + 20, f"tp{n_realms}")  # backlog > ceiling
+    workers = [_worker(url, f"tp{n_realms}-{i}", loops=4) for i in range(1 if n_realms == 1 else 2)]
+    warm = 3.0
+    time.sleep(warm)
+    t0 = time.time()
+    time.sleep(seconds)
+    t1 = time.time()
+    for w in workers:
+        w.stop()
+    done = _accepted(conn, tenants, t0, t1)
+    ceiling = 500 / 60 * (t1 - t0) * n_realms
+    return {
+        "realms": n_realms,
+        "accepted": done,
+        "ceiling": ceiling,
+        "pct": 100 * done / ceiling,
+        "rss": [w.rss for w in workers],
+    }
+
+
+def latency(
+    conn: psycopg.Connection, url: str, base: str, rate: int, seconds: float
+) -> dict[str, Any]:
+    tenants = _tenants(conn, url, base, "lat", 10, debounce="1 second", batch_per_minute=40)
+    w = _worker(url, "lat", loops=4)
+    time.sleep(1.0)
+    n = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(n):
+        t = tenants[i % len(tenants)]
+        conn.execute(
+            "INSERT INTO books.documents (tenant_id, doc_type, source_type, source_id, body) "
+            "VALUES (%s, 'customer', 'manual', %s, jsonb_build_object('DisplayName', %s::text))",
+            (t, f"lat:{i}", f"Latency {i}"),
+        )
+        delay = start + (i + 1) / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = conn.execute(
+            "SELECT count(*) FROM sync.remote_objects WHERE tenant_id = ANY(%s)", (tenants,)
+        ).fetchone()
+        if row and row[0] >= n:
+            break
+        time.sleep(0.2)
+    w.stop()
+    row = conn.execute(
+        """
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY s), count(*)
+        FROM (SELECT extract(EPOCH FROM r.synced_at - d.created_at) AS s
+              FROM sync.remote_objects AS r JOIN books.documents AS d USING (tenant_id, document_id)
+              WHERE r.tenant_id = ANY(%s)) AS x
+        """,
+        (tenants,),
+    ).fetchone()
+    assert row is not None
+    return {"n": n, "delivered": row[2], "p50": row[0], "p99": row[1], "rss": w.rss}
+
+
+def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, Any]:
+    httpx.patch(f"{base}/admin/throttle", json={"enabled": False})
+    (tenant,) = _tenants(
+        conn,
+        url,
+        base,
+        "drain",
+        1,
+        per_second=1_000_000,
+        per_minute=60_000_000,
+        max_in_flight=64,
+        batch_per_minute=1_000_000,
+    )
+    conn.execute("UPDATE sync.rate_buckets SET tokens = 1000000, batch_tokens = 1")
+    _insert_customers(conn, [tenant], n, "drain")
+    t0 = time.monotonic()
+    w = Proc(
+        "drain",
+        [str(BIN / "pgbooks"), "worker", "--name", "drain", "--loops", "4", "--until-idle"],
+        _env(url),
+    )
+    w.p.wait()
+    elapsed = time.monotonic() - t0
+    # The worker exited: the kernel's high-water mark of waited-for children covers it.
+    w.rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    row = conn.execute(
+        "SELECT count(*) FROM sync.remote_objects WHERE tenant_id = %s", (tenant,)
+    ).fetchone()
+    done = int(row[0]) if row else 0
+    # pgqueuer's own drain of the same number of no-op jobs, same database.
+    conn.execute(
+        "INSERT INTO pgq.pgqueuer (priority, entrypoint, status, payload) "
+        "SELECT 0, 'bench_noop', 'queued', NULL FROM generate_series(1, %s)",
+        (n,),
+    )
+    code = (
+        "import asyncio, os, psycopg, time, resource\n"
+        "from pgqueuer import QueueManager\nfrom pgqueuer.db import PsycopgDriver\n"
+        "from pgqueuer.queries import Queries\nfrom pgqueuer.types import QueueExecutionMode\n"
+        "async def main():\n"
+        "    c = await psycopg.AsyncConnection.connect(os.environ['DATABASE_URL'], autocommit=True,"
+        " options='-c search_path=pgq')\n"
+        "    qm = QueueManager(Queries(PsycopgDriver(c)))\n"
+        "    @qm.entrypoint('bench_noop')\n"
+        "    async def noop(job): pass\n"
+        "    t = time.monotonic()\n"
+        "    await qm.run(mode=QueueExecutionMode.drain, batch_size=100)\n"
+        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "    print(time.monotonic() - t, rss)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_env(url), capture_output=True, text=True, check=True
+    )
+    pgq_s, pgq_rss = (float(x) for x in out.stdout.split())
+    left = conn.execute(
+        "SELECT count(*) FROM pgq.pgqueuer WHERE entrypoint = 'bench_noop'"
+    ).fetchone()
+    return {
+        "n": n,
+        "delivered": done,
+        "seconds": elapsed,
+        "docs_s": done / elapsed,
+        "pgq_s": n / pgq_s,
+        "pgq_left": left[0] if left else None,
+        "pgq_rss": pgq_rss,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
+    args = ap.parse_args()
+    window = 8.0 if args.quick else 20.0
+    lat_s = 4.0 if args.quick else 10.0
+    n_drain = 1500 if args.quick else 5000
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with devdb.server() as server:
+        name = f"pgbooks_bench_sync_{os.getpid()}"
+        janitor = DatabaseJanitor(
+            user=server.user,
+            host=server.host,
+            port=server.port,
+            password=server.password,
+            dbname=name,
+        )
+        janitor.init()
+        sandbox = Proc(
+            "sandbox",
+            [str(BIN / "pgbooks"), "sandbox", "serve", "--port", str(port), "--seed", "3"],
+            dict(os.environ),
+        )
+        try:
+            url = server.url(name)
+            migrate(url)
+            for _ in range(100):
+                try:
+                    httpx.get(f"{base}/admin/health", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            os.environ["PGBOOKS_SECRET_KEY"] = SECRET
+            with psycopg.connect(url, autocommit=True) as conn:
+                one = throughput(conn, url, base, 1, window)
+                fifty = throughput(conn, url, base, 50, window)
+                lat = latency(conn, url, base, 50, lat_s)
+                dr = drain(conn, url, base, n_drain)
+        finally:
+            sandbox.stop()
+            janitor.drop()
+
+    print(f"{'measure':<58}{'value':>14}{'goal':>12}")
+    for r in (one, fifty):
+        print(
+            f"{'throughput, ' + str(r['realms']) + ' realm(s), % of 500 req/min/realm ceiling':<58}"
+            f"{r['pct']:>13.1f}%{'>= 95%':>12}"
+        )
+        print(f"{'  accepted / ceiling in window':<58}{r['accepted']:>8} / {r['ceiling']:.0f}")
+    print(f"{'latency insert->accepted p50 at 50 docs/s (debounce 1 s)':<58}{lat['p50']:>13.3f}s")
+    p99 = "latency insert->accepted p99 at 50 docs/s (debounce 1 s)"
+    print(f"{p99:<58}{lat['p99']:>13.3f}s{'<= 1.5 s':>12}")
+    print(f"{'  delivered / inserted':<58}{lat['delivered']:>8} / {lat['n']}")
+    print(
+        f"{'unthrottled drain, 1 worker process (docs/s)':<58}{dr['docs_s']:>14.0f}{'>= 1000':>12}"
+    )
+    print(f"{'pgqueuer no-op drain, same database (jobs/s)':<58}{dr['pgq_s']:>14.0f}")
+    print(f"{'ratio worker docs/s : pgqueuer no-op jobs/s':<58}{dr['docs_s'] / dr['pgq_s']:>14.2f}")
+    one_rss = [round(x) for x in one["rss"]]
+    fifty_rss = [round(x) for x in fifty["rss"]]
+    print(
+        f"peak RSS (MiB): sandbox {sandbox.rss:.0f}; worker 1 realm {one_rss}; "
+        f"workers 50 realms {fifty_rss}; latency worker {lat['rss']:.0f}; "
+        f"drain worker (max of waited children) {dr['rss']:.0f}; "
+        f"pgqueuer no-op drain {dr['pgq_rss']:.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""A worker SIGKILLed mid-request, and a small chaos run (all faults at once, two workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from pgbooks.sync.worker import Worker, WorkerConfig
+from qbo_sandbox.testing import SandboxHandle
+from tests.sync.conftest import Books, new_tenant
+
+BIN = Path(sys.executable).parent
+
+
+def test_worker_killed_mid_request_is_replayed_without_duplicate(books: Books) -> None:
+    books.customer("Killed")
+    books.faults(latency_ms=1500)  # the request is in flight long enough to kill the worker
+    env = {**os.environ, "DATABASE_URL": books.db_url}
+    proc = subprocess.Popen(
+        [str(BIN / "pgbooks"), "worker", "--name", "doomed", "--loops", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            row = books.db.execute("SELECT state FROM sync.outbox").fetchone()
+            if row and row[0] == "claimed":
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)  # the POST has left
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+    books.faults(latency_ms=0)
+    time.sleep(1.5)  # let the sandbox finish (and commit) the orphaned request
+    books.drain()  # janitor releases the claim after claim_timeout (2 s) -> replay
+    assert books.count("Customer", DisplayName="Killed") == 1
+    assert books.attempts("released") == 1
+    assert books.attempts("accepted") == 1
+
+
+def test_small_chaos_run_posts_every_document_exactly_once(
+    db: psycopg.Connection, db_url: str, sandbox: SandboxHandle
+) -> None:
+    realms = [new_tenant(db, db_url, sandbox, f"chaos{i}") for i in range(3)]
+    expected: dict[str, dict[str, Decimal]] = {}
+    for b in realms:
+        b.faults(error_rate=0.15, lost_response_rate=0.15, throttle_next=3, latency_ms=5)
+        cust = b.customer(f"Chaos {b.tenant_id}")
+        expected[b.tenant_id] = {}
+        for i in range(15):
+            amount = f"{i + 1}.{(i * 7) % 100:02d}"
+            b.sales_receipt(cust, amount, doc_number=f"C-{i}")
+            expected[b.tenant_id][f"C-{i}"] = Decimal(amount)
+
+    async def two_workers() -> None:
+        cfg = WorkerConfig(loops=2, use_pgqueuer=False)
+        await asyncio.gather(
+            Worker(db_url, "c1", cfg).run(until_idle=True, timeout=60),
+            Worker(db_url, "c2", cfg).run(until_idle=True, timeout=60),
+        )
+
+    asyncio.run(two_workers())
+    duplicates = missing = 0
+    cents = Decimal(0)
+    for b in realms:
+        found: dict[str, list[Decimal]] = {}
+        for r in b.entities("SalesReceipt"):
+            found.setdefault(r["DocNumber"], []).append(Decimal(str(r["TotalAmt"])))
+        for doc_number, amount in expected[b.tenant_id].items():
+            got = found.get(doc_number, [])
+            missing += not got
+            duplicates += max(0, len(got) - 1)
+            cents += sum((abs(g - amount) for g in got), Decimal(0))
+        assert b.count("Customer", DisplayName=f"Chaos {b.tenant_id}") == 1
+    assert (duplicates, missing, cents) == (0, 0, 0)
+    open_exc = db.execute("SELECT count(*) FROM sync.exceptions WHERE status = 'open'").fetchone()
+    assert open_exc == (0,)
