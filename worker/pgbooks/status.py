@@ -1,0 +1,139 @@
+"""``pgbooks status``: the one screen an operator looks at first.
+
+Per tenant/realm: delivery backlog (pending + in flight), oldest pending age, documents accepted
+in the last 5 minutes and hour, failures in the last hour, open exceptions, access-token and
+refresh-token expiry, paused flag, last successful delivery; plus raw webhook events waiting or
+quarantined. Exit code 3 (needs attention) when a realm is paused, a token is expired, or there are
+open exceptions or quarantined events; 4 when the database is unreachable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import typer
+from psycopg.rows import dict_row
+from rich.table import Table
+
+from pgbooks import exitcodes
+from pgbooks.config import load_settings, redact_url
+from pgbooks.output import console, emit, fail
+
+REALMS_SQL = """
+SELECT
+    t.tenant_id,
+    c.realm_id,
+    coalesce(c.paused, FALSE) AS paused,
+    c.paused_reason,
+    c.access_expires_at,
+    c.refresh_hard_expires_at,
+    (SELECT count(*) FROM sync.outbox AS o
+      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')) AS backlog,
+    (SELECT count(*) FROM sync.outbox AS o
+      WHERE o.tenant_id = t.tenant_id AND o.state = 'held') AS held,
+    (SELECT extract(EPOCH FROM now() - min(o.pending_since))::integer FROM sync.outbox AS o
+      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')) AS oldest_pending_s,
+    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
+        AND a.event = 'accepted' AND a.created_at > now() - interval '5 minutes') AS accepted_5m,
+    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
+        AND a.event = 'accepted' AND a.created_at > now() - interval '1 hour') AS accepted_1h,
+    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
+        AND a.event IN ('transient', 'data_fault', 'auth_fault', 'exhausted', 'render_failed')
+        AND a.created_at > now() - interval '1 hour') AS failures_1h,
+    (SELECT max(a.created_at) FROM sync.attempts AS a
+      WHERE a.tenant_id = t.tenant_id AND a.event = 'accepted') AS last_success_at,
+    (SELECT count(*) FROM sync.exceptions AS e
+      WHERE e.tenant_id = t.tenant_id AND e.status = 'open') AS open_exceptions
+FROM orders.tenants AS t
+LEFT JOIN sync.connections AS c ON c.tenant_id = t.tenant_id
+ORDER BY t.tenant_id
+"""
+
+RAW_SQL = """
+SELECT status, count(*) AS events FROM ingest.raw_events
+WHERE status IN ('pending', 'quarantined') GROUP BY status
+"""
+
+
+def collect(url: str) -> dict[str, Any]:
+    """Read the status facts (one snapshot, read-only transaction)."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        conn.execute("SET TRANSACTION READ ONLY")
+        realms = conn.execute(REALMS_SQL).fetchall()
+        raw = {r["status"]: r["events"] for r in conn.execute(RAW_SQL).fetchall()}
+        now = conn.execute("SELECT now() AS now").fetchone()
+    assert now is not None
+    for r in realms:
+        expiry = r["access_expires_at"]
+        r["token_expired"] = bool(r["realm_id"]) and (expiry is None or expiry <= now["now"])
+        hard = r["refresh_hard_expires_at"]
+        r["reconnect_due_days"] = None if hard is None else (hard - now["now"]).days
+    attention = bool(raw.get("quarantined")) or any(
+        r["paused"] or r["open_exceptions"] or (r["realm_id"] is None) for r in realms
+    )
+    return {"realms": realms, "raw_events": raw, "attention": attention, "at": now["now"]}
+
+
+def status_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Per realm: backlog, throughput, errors, token expiry, last sync (exit 3: needs attention)."""
+    url = load_settings().database_url
+    try:
+        facts = collect(url)
+    except psycopg.OperationalError as exc:
+        fail(f"cannot reach {redact_url(url)}: {exc}")
+        raise typer.Exit(exitcodes.NO_DATABASE) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        fail(f"database not migrated ({exc.diag.message_primary}): run `pgbooks db migrate`")
+        raise typer.Exit(exitcodes.ATTENTION) from exc
+    if as_json:
+        emit(facts, as_json=True, human="")
+    else:
+        _print(facts)
+    if facts["attention"]:
+        raise typer.Exit(exitcodes.ATTENTION)
+
+
+def _print(facts: dict[str, Any]) -> None:
+    table = Table(title=f"pgbooks status at {facts['at']:%Y-%m-%d %H:%M:%S %Z}")
+    for col in (
+        "tenant",
+        "realm",
+        "backlog",
+        "oldest",
+        "ok 5m/1h",
+        "fail 1h",
+        "exceptions",
+        "token",
+        "last success",
+    ):
+        table.add_column(col)
+    for r in facts["realms"]:
+        if r["realm_id"] is None:
+            token = "not connected"
+        elif r["paused"]:
+            token = f"PAUSED: {r['paused_reason'] or ''}"
+        else:
+            token = "expired (refresh due)" if r["token_expired"] else "valid"
+            if r["reconnect_due_days"] is not None:
+                token += f", reconnect in {r['reconnect_due_days']} d"
+        table.add_row(
+            r["tenant_id"],
+            r["realm_id"] or "-",
+            f"{r['backlog']}" + (f" (+{r['held']} held)" if r["held"] else ""),
+            "-" if r["oldest_pending_s"] is None else f"{r['oldest_pending_s']} s",
+            f"{r['accepted_5m']}/{r['accepted_1h']}",
+            str(r["failures_1h"]),
+            str(r["open_exceptions"]),
+            token,
+            "-" if r["last_success_at"] is None else f"{r['last_success_at']:%Y-%m-%d %H:%M:%S}",
+        )
+    console.print(table)
+    raw = facts["raw_events"]
+    console.print(
+        f"raw webhook events: {raw.get('pending', 0)} pending, "
+        f"{raw.get('quarantined', 0)} quarantined",
+        highlight=False,
+    )
