@@ -183,6 +183,19 @@ def test_url_backfill_follows_each_platforms_paging_and_resumes_after_an_error(
     )
     assert (res.pages, res.records, res.statuses) == (2, 3, {"pending": 3})
     assert count_events(channels, platform="stripe", topic="charge.updated") == 3
+    # Stripe objects travel as Event envelopes, like a Stripe webhook (the normalizer reads events).
+    body = channels.execute(
+        "SELECT body FROM ingest.raw_events WHERE platform = 'stripe' ORDER BY raw_event_id"
+    ).fetchone()
+    assert body is not None
+    event = json.loads(bytes(body[0]))
+    assert (event["object"], event["type"], event["pgbooks_backfill"]) == (
+        "event",
+        "charge.updated",
+        True,
+    )
+    assert event["data"]["object"] == dict(CHARGE, id="ch_0")
+    assert event["id"].startswith("backfill:charges:ch_0@")
 
     res = run(db_url, f"{base}/wc/orders", channel_id="woo", platform="woocommerce", max_pages=1)
     assert (res.pages, res.completed) == (1, False)

@@ -19,7 +19,8 @@ Records in a page: a JSON array, or the array under the resource's key (``{"orde
 or ``data`` (Stripe list objects), or the single object under the singular key
 (``{"order": {...}}``), or the object itself. Each record is stored as compact JSON; its
 delivery id is ``backfill:<resource>:<id>@<updated-at>`` so an unchanged record dedupes and a
-changed one is a new event.
+changed one is a new event. Stripe objects are wrapped in an Event envelope (see
+:func:`as_delivery`) because Stripe webhooks, and so the Stripe normalizer, carry events.
 """
 
 from __future__ import annotations
@@ -117,6 +118,30 @@ def delivery_id(resource: str, record: Any) -> str | None:
         return None
     stamp = next((str(record[k]) for k in _UPDATED_KEYS if record.get(k) not in (None, "")), "")
     return f"backfill:{resource}:{record['id']}@{stamp}"
+
+
+def as_delivery(platform: str, topic: str, record: Any, delivery: str | None) -> tuple[str, Any]:
+    """(topic, payload) to store for one record, shaped as the platform's webhook would be.
+
+    Stripe webhooks carry Event objects (``{id, type, created, data: {object}}``) and the Stripe
+    normalizer reads events; a listed object is wrapped in such an envelope, marked
+    ``"pgbooks_backfill": true``, typed ``<object>.updated`` and dated by the object's
+    ``created`` (so a backfilled state never outranks a newer webhook event). Other platforms'
+    webhooks carry the resource itself: the record is stored as is.
+    """
+    if platform != "stripe" or not isinstance(record, dict) or record.get("object") == "event":
+        return topic, record
+    kind = record.get("object")
+    event_type = f"{kind}.updated" if isinstance(kind, str) and kind else topic
+    envelope = {
+        "id": delivery,
+        "object": "event",
+        "type": event_type,
+        "created": record.get("created"),
+        "data": {"object": record},
+        "pgbooks_backfill": True,
+    }
+    return event_type, envelope
 
 
 def source_key(source: str) -> str:
@@ -261,7 +286,9 @@ def _store_page(
     headers = {"x-pgbooks-backfill-source": key, "x-pgbooks-backfill-page": page.label}
     with conn.transaction():
         for record in page.records:
-            body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+            delivery = delivery_id(resource, record)
+            record_topic, payload = as_delivery(platform, topic, record, delivery)
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
             row = conn.execute(
                 _RECEIVE_SQL,
                 (
@@ -274,8 +301,8 @@ def _store_page(
                     len(body),
                     False,
                     "backfill",
-                    topic,
-                    delivery_id(resource, record),
+                    record_topic,
+                    delivery,
                 ),
             ).fetchone()
             status = row[0] if row else "unknown"
