@@ -201,3 +201,36 @@ def test_a_commit_time_check_failing_quarantines_one_event_not_the_batch(
     assert raw_event(custom, ok1)["status"] == raw_event(custom, ok2)["status"] == "applied"
     keys = [r[0] for r in custom.execute("SELECT k FROM ingest.test_applied ORDER BY k")]
     assert keys == ["a", "c"]
+
+
+def test_the_worker_role_can_receive_and_process_through_api_only(
+    custom: psycopg.Connection[Any],
+) -> None:
+    custom.execute(_NORMALIZER)
+    custom.execute("SET ROLE pgbooks_worker")
+    rid = receive(custom, {"id": "W", "qty": 1})
+    assert custom.execute("SELECT * FROM api.raw_events__process(10)").fetchone() == (1, 1, 0)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        custom.execute("SELECT count(*) FROM ingest.raw_events")
+    custom.execute("RESET ROLE")
+    assert raw_event(custom, rid)["status"] == "applied"
+
+
+def test_cli_process_once_and_status(
+    custom: psycopg.Connection[Any], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pgbooks.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    custom.execute(_NORMALIZER)
+    receive(custom, {"id": "1", "qty": 1})
+    receive(custom, {"qty": 1})
+    res = CliRunner().invoke(app, ["ingest", "process", "--once", "--json"])
+    assert res.exit_code == 3, res.output  # something was quarantined: needs attention
+    assert json.loads(res.output) == {"claimed": 2, "applied": 1, "quarantined": 1}
+    res = CliRunner().invoke(app, ["ingest", "status", "--json"])
+    assert res.exit_code == 3
+    counts = {(c["status"], c["events"]) for c in json.loads(res.output)["counts"]}
+    assert counts == {("applied", 1), ("quarantined", 1)}
