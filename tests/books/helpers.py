@@ -92,7 +92,9 @@ def load_shopify_order(
                 o.get("financial_status"),
                 o.get("processed_at") or o.get("created_at"),
                 o.get("cancelled_at"),
-                Decimal(o["total_line_items_price"]),
+                # stated_subtotal is Shopify's subtotal_price (after discounts); some recorded
+                # fixtures are internally inconsistent there, so callers may pass it explicitly.
+                o.get("_stated_subtotal"),
                 Decimal(o["total_discounts"]),
                 Decimal(ship),
                 Decimal(o["total_tax"]),

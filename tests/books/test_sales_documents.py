@@ -167,3 +167,38 @@ def test_cancelled_unrefunded_order_voids_its_document(db: psycopg.Connection, t
     db.execute("UPDATE orders.orders SET cancelled_at = now() WHERE order_id = '1073459983'")
     doc = _main(db, tenant, "1073459983")
     assert (doc["action"], doc["version"]) == ("void", 2)
+
+
+def test_order_flagged_by_the_orders_checks_is_blocked(db: psycopg.Connection, tenant: str) -> None:
+    o = shopify_order(450789469)
+    o["_stated_subtotal"] = o["subtotal_price"]  # 597.00 recorded, but lines - discounts = 587.00
+    load_shopify_order(
+        db, tenant, o, transactions=[{"transaction_id": "t1", "kind": "sale", "amount": "598.94"}]
+    )
+    assert _main(db, tenant, "450789469")["status"] == "blocked"
+    exc = exceptions(db, tenant)["TOTALS_MISMATCH"]
+    assert exc["category"] == "source_data" and "subtotal" in str(exc["detail"])
+
+
+def test_platform_rounding_that_differs_from_quickbooks_is_sent_amount_only_and_explained(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    o = shopify_order(1073459972)
+    o["line_items"] = [dict(o["line_items"][0], quantity=3, price="3.335")]
+    o["total_price"] = "10.00"
+    load_shopify_order(
+        db, tenant, o, transactions=[{"transaction_id": "t1", "kind": "sale", "amount": "10.00"}]
+    )
+    # QuickBooks computes round_half_up(3 × 3.335) = 10.01; the platform stated 10.00.
+    db.execute("UPDATE orders.order_lines SET gross_amount = 10.00 WHERE order_id = '1073459972'")
+    doc = _main(db, tenant, "1073459972")
+    assert (doc["status"], doc["total_amount"]) == ("ready", Decimal("10.00"))
+    line = doc["body"]["Line"][0]
+    assert line["Amount"] == 10.00 and "Qty" not in line["SalesItemLineDetail"]
+    note = db.execute(
+        "SELECT rounding_note FROM books.document_lines WHERE document_id = %s",
+        (doc["document_id"],),
+    ).fetchone()
+    assert note is not None and "10.01" in note[0]
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("10.00")

@@ -78,6 +78,12 @@ BEGIN
         PERFORM logic.payout__derive(v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'payout_id');
         RETURN NULL;
     END IF;
+    IF TG_TABLE_NAME = 'order_flags' THEN
+        -- A flag is raised by the orders commit-time check, possibly after this order was
+        -- derived in the same commit: always derive again (a flag blocks the document).
+        PERFORM logic.order__derive(v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'order_id');
+        RETURN NULL;
+    END IF;
     IF TG_TABLE_NAME = 'refund_lines' OR TG_TABLE_NAME = 'order_adjustments' THEN
         SELECT r.order_id INTO v_order_id FROM orders.refunds AS r
         WHERE r.tenant_id = v_row ->> 'tenant_id' AND r.channel_id = v_row ->> 'channel_id'
@@ -118,6 +124,8 @@ CREATE CONSTRAINT TRIGGER tg_tax_lines__derive_books AFTER INSERT OR UPDATE OR D
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
 CREATE CONSTRAINT TRIGGER tg_balance_transactions__derive_books AFTER INSERT OR UPDATE
 ON orders.balance_transactions
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
+CREATE CONSTRAINT TRIGGER tg_order_flags__derive_books AFTER INSERT OR UPDATE ON orders.order_flags
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
 CREATE CONSTRAINT TRIGGER tg_payouts__derive_books AFTER INSERT OR UPDATE ON orders.payouts
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();

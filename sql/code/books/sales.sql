@@ -186,10 +186,14 @@ BEGIN
         END IF;
     END IF;
 
-    -- Open order flags (e.g. TOTALS_MISMATCH raised by the orders checks) block the document.
+    -- Open order flags (e.g. TOTALS_MISMATCH raised by the orders checks) block the document,
+    -- except a flag that only reports line amounts rounded differently from qty × price (no
+    -- order-level field differs): books carries those explicitly (amount-only line + note).
     FOR v_r IN SELECT f.reason_code, f.detail FROM orders.order_flags AS f
         WHERE f.tenant_id = p_tenant_id AND f.channel_id = p_channel_id AND f.order_id = p_order_id
-          AND f.resolved_at IS NULL LOOP
+          AND f.resolved_at IS NULL
+          AND NOT (f.reason_code = 'TOTALS_MISMATCH' AND f.detail -> 'fields' = '{}'::jsonb
+                   AND f.detail ? 'lines') LOOP
         v_problems := v_problems || jsonb_build_object('code', v_r.reason_code, 'category', 'source_data',
             'message', format('order %s is flagged %s by the orders checks', v_src, v_r.reason_code),
             'detail', v_r.detail);
@@ -238,7 +242,16 @@ BEGIN
                     coalesce(v_r.tax_title, 'exempt'), v_r.tax_rate, v_r.line_id),
                 'detail', jsonb_build_object('line_id', v_r.line_id, 'tax_title', v_r.tax_title, 'rate', v_r.tax_rate));
         END IF;
-        IF v_o.taxes_included THEN
+        IF v_r.gross_amount IS NOT NULL AND v_r.gross_amount <> v_r.qbo_amount THEN
+            -- The platform rounded qty × price differently from QuickBooks' round_half_up(qty ×
+            -- price, 2): send the platform's amount without qty × price (QuickBooks would reject
+            -- or recompute it) and record why in document_lines.rounding_note.
+            v_amount := v_r.gross_amount - CASE WHEN v_o.taxes_included THEN v_r.tax_amount ELSE 0 END;
+            v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_amount,
+                'Description', v_r.title || ' (' || trim_scale(v_r.quantity) || ' × ' || trim_scale(v_r.unit_price) || ')',
+                'SalesItemLineDetail', jsonb_strip_nulls(jsonb_build_object('ItemRef', v_item -> 'ref',
+                    'TaxCodeRef', jsonb_build_object('value', v_code))));
+        ELSIF v_o.taxes_included THEN
             -- Tax-inclusive prices: the line is sent net of its tax, amount-only (qty × price
             -- would not reproduce the net amount); the tax goes in TxnTaxDetail.TotalTax.
             v_amount := v_r.qbo_amount - v_r.tax_amount;
@@ -257,9 +270,13 @@ BEGIN
         v_sub := v_sub + v_amount;
         v_dlines := v_dlines || jsonb_build_object('kind', CASE WHEN v_r.line_kind = 'gift_card' THEN 'gift_card' ELSE 'item' END,
             'description', v_r.title, 'sku', v_r.sku, 'qty', v_r.quantity, 'unit_price', v_r.unit_price,
-            'amount', v_amount, 'source_amount', v_r.quantity * v_r.unit_price, 'tax_key', v_r.tax_title,
+            'amount', v_amount, 'source_amount', coalesce(v_r.gross_amount, v_r.quantity * v_r.unit_price),
+            'tax_key', v_r.tax_title,
             'account_role', CASE WHEN v_r.line_kind = 'gift_card' THEN 'gift_card_liability' ELSE 'income' END,
             'rounding_note', CASE
+                WHEN v_r.gross_amount IS NOT NULL AND v_r.gross_amount <> v_r.qbo_amount THEN format(
+                    'platform states %s, QuickBooks computes round_half_up(%s × %s, 2) = %s; sent amount-only',
+                    v_r.gross_amount, trim_scale(v_r.quantity), trim_scale(v_r.unit_price), v_r.qbo_amount)
                 WHEN v_o.taxes_included THEN format('tax-inclusive %s sent net of tax %s', v_r.qbo_amount, v_r.tax_amount)
                 WHEN v_r.quantity * v_r.unit_price <> v_r.qbo_amount THEN format(
                     'qty × price = %s; QuickBooks rounds half-up to %s', v_r.quantity * v_r.unit_price, v_r.qbo_amount)
