@@ -222,14 +222,16 @@ COMMENT ON FUNCTION logic.payload__unsupported(text, text, text) IS
 
 CREATE FUNCTION logic.order__clear_parts(p_tenant_id text, p_channel_id text, p_order_id text)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
     DELETE FROM orders.order_lines WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
     DELETE FROM orders.discount_allocations
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
     DELETE FROM orders.shipping_lines
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
     DELETE FROM orders.tax_lines WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
+END;
 $$;
 
 COMMENT ON FUNCTION logic.order__clear_parts(text, text, text) IS

@@ -17,66 +17,62 @@
 --   total    = subtotal + shipping + (tax unless taxes_included)
 -- Each stated_* column that is not NULL is compared with its computed value.
 
+-- PL/pgSQL (cached plans) rather than SQL: this runs for every order at every commit.
 CREATE FUNCTION logic.order__computed_totals(p_tenant_id text, p_channel_id text, p_order_id text)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
-    WITH o AS (
-        SELECT
-            ord.taxes_included,
-            coalesce(logic.currency__minor_units(ord.currency), 2) AS minor
-        FROM orders.orders AS ord
-        WHERE ord.tenant_id = p_tenant_id AND ord.channel_id = p_channel_id AND ord.order_id = p_order_id
-    ),
-
-    parts AS (
-        SELECT
-            o.taxes_included,
-            (
-                SELECT coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, o.minor))), 0)
-                FROM orders.order_lines AS l
-                WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id
-            ) AS lines,
-            (
-                SELECT coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NULL), 0)
-                FROM orders.discount_allocations AS d
-                WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id
-            ) AS line_discounts,
-            (
-                SELECT coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NOT NULL), 0)
-                FROM orders.discount_allocations AS d
-                WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id
-            ) AS shipping_discounts,
-            (
-                SELECT coalesce(sum(s.price), 0)
-                FROM orders.shipping_lines AS s
-                WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = p_order_id
-            ) AS shipping,
-            (
-                SELECT coalesce(sum(t.amount), 0)
-                FROM orders.tax_lines AS t
-                WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = p_order_id
-            ) AS tax
-        FROM o
-    )
-
-    SELECT jsonb_build_object(
-        'lines', p.lines,
-        'subtotal', p.lines - p.line_discounts,
-        'total_discounts', p.line_discounts + p.shipping_discounts,
-        'total_shipping', p.shipping - p.shipping_discounts,
-        'total_tax', p.tax,
-        'total', p.lines - p.line_discounts + p.shipping - p.shipping_discounts
-        + CASE WHEN p.taxes_included THEN 0 ELSE p.tax END
-    )
-    FROM parts AS p;
+DECLARE
+    v_taxes_included boolean;
+    v_minor smallint;
+    v_lines numeric;
+    v_line_discounts numeric;
+    v_shipping_discounts numeric;
+    v_shipping numeric;
+    v_tax numeric;
+BEGIN
+    SELECT o.taxes_included, coalesce(logic.currency__minor_units(o.currency), 2)
+    INTO v_taxes_included, v_minor
+    FROM orders.orders AS o
+    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, v_minor))), 0)
+    INTO v_lines
+    FROM orders.order_lines AS l
+    WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id;
+    SELECT
+        coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NULL), 0),
+        coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NOT NULL), 0)
+    INTO v_line_discounts, v_shipping_discounts
+    FROM orders.discount_allocations AS d
+    WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id;
+    SELECT coalesce(sum(s.price), 0) INTO v_shipping
+    FROM orders.shipping_lines AS s
+    WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = p_order_id;
+    SELECT coalesce(sum(t.amount), 0) INTO v_tax
+    FROM orders.tax_lines AS t
+    WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = p_order_id;
+    RETURN jsonb_build_object(
+        'lines', v_lines,
+        'subtotal', v_lines - v_line_discounts,
+        'total_discounts', v_line_discounts + v_shipping_discounts,
+        'total_shipping', v_shipping - v_shipping_discounts,
+        'total_tax', v_tax,
+        'total', v_lines - v_line_discounts + v_shipping - v_shipping_discounts
+        + CASE WHEN v_taxes_included THEN 0 ELSE v_tax END
+    );
+END;
 $$;
 
 COMMENT ON FUNCTION logic.order__computed_totals(text, text, text) IS
 'Totals of an order computed from its lines, discounts, shipping and tax lines (rule in sql/code/orders/totals.sql).';
 
-CREATE FUNCTION logic.order__totals_mismatch(p_tenant_id text, p_channel_id text, p_order_id text)
+CREATE FUNCTION logic.order__totals_mismatch(
+    p_tenant_id text, p_channel_id text, p_order_id text, p_computed jsonb DEFAULT NULL
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
@@ -97,7 +93,7 @@ BEGIN
         RETURN NULL;
     END IF;
     v_minor := coalesce(logic.currency__minor_units(v_order.currency), 2);
-    v_computed := logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id);
+    v_computed := coalesce(p_computed, logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id));
     FOREACH v_field IN ARRAY ARRAY['subtotal', 'total_discounts', 'total_shipping', 'total_tax', 'total'] LOOP
         v_stated := (to_jsonb(v_order) ->> ('stated_' || v_field))::numeric;
         v_calc := (v_computed ->> v_field)::numeric;
@@ -123,7 +119,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION logic.order__totals_mismatch(text, text, text) IS
+COMMENT ON FUNCTION logic.order__totals_mismatch(text, text, text, jsonb) IS
 'NULL when stated totals agree with the parts, else {currency, fields: {f: {stated, computed, difference}}, lines}.';
 
 CREATE FUNCTION logic.event__record(
@@ -131,10 +127,12 @@ CREATE FUNCTION logic.event__record(
     p_payload jsonb, p_schema_version smallint DEFAULT 1
 )
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
     INSERT INTO orders.events (tenant_id, channel_id, event_type, schema_version, subject_type, subject_id, payload)
     VALUES (p_tenant_id, p_channel_id, p_event_type, p_schema_version, p_subject_type, p_subject_id, p_payload);
+END;
 $$;
 
 COMMENT ON FUNCTION logic.event__record(text, text, text, text, text, jsonb, smallint) IS
@@ -149,6 +147,7 @@ DECLARE
     v_detail jsonb;
     v_flag_id bigint;
     v_old_detail jsonb;
+    v_computed jsonb;
 BEGIN
     SELECT to_jsonb(o.*) INTO v_row FROM orders.orders AS o
     WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
@@ -156,13 +155,14 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('pgbooks.orders_settled', concat_ws('|', p_tenant_id, p_channel_id, p_order_id), true);
+    v_computed := logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id);
     IF p_event_type IS NOT NULL THEN
         PERFORM logic.event__record(
             p_tenant_id, p_channel_id, p_event_type, 'order', p_order_id,
-            v_row || jsonb_build_object('computed', logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id))
+            v_row || jsonb_build_object('computed', v_computed)
         );
     END IF;
-    v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id);
+    v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id, v_computed);
     SELECT f.flag_id, f.detail INTO v_flag_id, v_old_detail
     FROM orders.order_flags AS f
     WHERE f.tenant_id = p_tenant_id AND f.channel_id = p_channel_id AND f.order_id = p_order_id

@@ -2,13 +2,17 @@
 -- another row: amounts no finer than their currency's minor units (PB102), and platform
 -- versions that never go backwards (PB105). Errors name the table and the offending column.
 
+-- PL/pgSQL rather than SQL on purpose: a non-inlinable SQL function is planned on every call,
+-- a PL/pgSQL one caches its plan for the session (this runs once per money row).
 CREATE FUNCTION logic.currency__minor_units(p_currency text)
 RETURNS smallint
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT c.minor_units FROM orders.currencies AS c WHERE c.currency_code = p_currency;
+BEGIN
+    RETURN (SELECT c.minor_units FROM orders.currencies AS c WHERE c.currency_code = p_currency);
+END;
 $$;
 
 COMMENT ON FUNCTION logic.currency__minor_units(text) IS
@@ -49,22 +53,32 @@ DECLARE
     v_row jsonb := to_jsonb(NEW);
     v_currency text;
     v_minor smallint;
+    v_amount numeric;
     v_i integer;
+    v_any boolean := false;
 BEGIN
+    FOR v_i IN 1 .. TG_NARGS - 1 LOOP
+        v_any := v_any OR (v_row ->> TG_ARGV[v_i]) IS NOT NULL;
+    END LOOP;
+    IF NOT v_any THEN
+        RETURN NEW;  -- nothing to check (e.g. a line without gross_amount)
+    END IF;
     IF TG_ARGV[0] = '@order' THEN
-        SELECT o.currency INTO v_currency
+        SELECT o.currency, c.minor_units INTO v_currency, v_minor
         FROM orders.orders AS o
+        JOIN orders.currencies AS c ON c.currency_code = o.currency
         WHERE o.tenant_id = v_row ->> 'tenant_id'
             AND o.channel_id = v_row ->> 'channel_id'
             AND o.order_id = v_row ->> 'order_id';
     ELSE
         v_currency := v_row ->> TG_ARGV[0];
+        v_minor := logic.currency__minor_units(v_currency);
     END IF;
-    v_minor := logic.currency__minor_units(v_currency);
     FOR v_i IN 1 .. TG_NARGS - 1 LOOP
-        PERFORM logic.money__check_precision(
-            TG_TABLE_NAME, TG_ARGV[v_i], (v_row ->> TG_ARGV[v_i])::numeric, v_currency, v_minor
-        );
+        v_amount := (v_row ->> TG_ARGV[v_i])::numeric;
+        IF v_amount <> round(v_amount, v_minor) THEN
+            PERFORM logic.money__check_precision(TG_TABLE_NAME, TG_ARGV[v_i], v_amount, v_currency, v_minor);
+        END IF;
     END LOOP;
     RETURN NEW;
 END;
