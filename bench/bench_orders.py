@@ -170,7 +170,7 @@ def _run(
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    n_single, n_bulk, n_norm, rounds = (200, 300, 50, 1) if quick else (1000, 1000, 200, 2)
+    n_single, n_bulk, n_norm, rounds = (200, 300, 50, 1) if quick else (500, 500, 100, 2)
     results: dict[str, list[tuple[float, float]]] = {"all": [], "orders": [], "plain": []}
     with devdb.server() as server:
         name = f"pgbooks_bench_orders_{uuid.uuid4().hex[:8]}"

@@ -25,22 +25,27 @@ STABLE
 AS $$
 DECLARE
     v_taxes_included boolean;
+    v_currency text;
     v_minor smallint;
+    v_line_mismatches integer;
     v_lines numeric;
     v_line_discounts numeric;
     v_shipping_discounts numeric;
     v_shipping numeric;
     v_tax numeric;
 BEGIN
-    SELECT o.taxes_included, coalesce(logic.currency__minor_units(o.currency), 2)
-    INTO v_taxes_included, v_minor
+    SELECT o.taxes_included, o.currency, c.minor_units
+    INTO v_taxes_included, v_currency, v_minor
     FROM orders.orders AS o
+    JOIN orders.currencies AS c ON c.currency_code = o.currency
     WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    SELECT coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, v_minor))), 0)
-    INTO v_lines
+    SELECT
+        coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, v_minor))), 0),
+        count(*) FILTER (WHERE l.gross_amount <> round(l.quantity * l.unit_price, v_minor))
+    INTO v_lines, v_line_mismatches
     FROM orders.order_lines AS l
     WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id;
     SELECT
@@ -56,6 +61,9 @@ BEGIN
     FROM orders.tax_lines AS t
     WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = p_order_id;
     RETURN jsonb_build_object(
+        'currency', v_currency,
+        'minor_units', v_minor,
+        'line_mismatches', v_line_mismatches,
         'lines', v_lines,
         'subtotal', v_lines - v_line_discounts,
         'total_discounts', v_line_discounts + v_shipping_discounts,
@@ -71,14 +79,14 @@ COMMENT ON FUNCTION logic.order__computed_totals(text, text, text) IS
 'Totals of an order computed from its lines, discounts, shipping and tax lines (rule in sql/code/orders/totals.sql).';
 
 CREATE FUNCTION logic.order__totals_mismatch(
-    p_tenant_id text, p_channel_id text, p_order_id text, p_computed jsonb DEFAULT NULL
+    p_tenant_id text, p_channel_id text, p_order_id text, p_computed jsonb DEFAULT NULL, p_row jsonb DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
-    v_order orders.orders;
+    v_row jsonb := p_row;
     v_computed jsonb;
     v_fields jsonb := '{}';
     v_lines jsonb;
@@ -87,15 +95,17 @@ DECLARE
     v_stated numeric;
     v_calc numeric;
 BEGIN
-    SELECT * INTO v_order FROM orders.orders AS o
-    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    v_minor := coalesce(logic.currency__minor_units(v_order.currency), 2);
     v_computed := coalesce(p_computed, logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id));
+    IF v_computed IS NULL THEN
+        RETURN NULL;  -- the order does not exist (any more)
+    END IF;
+    IF v_row IS NULL THEN
+        SELECT to_jsonb(o.*) INTO v_row FROM orders.orders AS o
+        WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
+    END IF;
+    v_minor := (v_computed ->> 'minor_units')::smallint;
     FOREACH v_field IN ARRAY ARRAY['subtotal', 'total_discounts', 'total_shipping', 'total_tax', 'total'] LOOP
-        v_stated := (to_jsonb(v_order) ->> ('stated_' || v_field))::numeric;
+        v_stated := (v_row ->> ('stated_' || v_field))::numeric;
         v_calc := (v_computed ->> v_field)::numeric;
         IF v_stated IS NOT NULL AND v_stated <> v_calc THEN
             v_fields := v_fields || jsonb_build_object(
@@ -103,7 +113,8 @@ BEGIN
             );
         END IF;
     END LOOP;
-    SELECT jsonb_agg(jsonb_build_object(
+    IF (v_computed ->> 'line_mismatches')::integer > 0 THEN
+        SELECT jsonb_agg(jsonb_build_object(
         'line_id', l.line_id, 'stated', l.gross_amount, 'computed', round(l.quantity * l.unit_price, v_minor),
         'difference', l.gross_amount - round(l.quantity * l.unit_price, v_minor)
     ) ORDER BY l.line_id)
@@ -111,15 +122,16 @@ BEGIN
     FROM orders.order_lines AS l
     WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id
         AND l.gross_amount <> round(l.quantity * l.unit_price, v_minor);
+    END IF;
     IF v_fields = '{}' AND v_lines IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object('currency', v_order.currency, 'fields', v_fields)
+    RETURN jsonb_build_object('currency', v_computed ->> 'currency', 'fields', v_fields)
         || CASE WHEN v_lines IS NULL THEN '{}' ELSE jsonb_build_object('lines', v_lines) END;
 END;
 $$;
 
-COMMENT ON FUNCTION logic.order__totals_mismatch(text, text, text, jsonb) IS
+COMMENT ON FUNCTION logic.order__totals_mismatch(text, text, text, jsonb, jsonb) IS
 'NULL when stated totals agree with the parts, else {currency, fields: {f: {stated, computed, difference}}, lines}.';
 
 CREATE FUNCTION logic.event__record(
@@ -159,10 +171,10 @@ BEGIN
     IF p_event_type IS NOT NULL THEN
         PERFORM logic.event__record(
             p_tenant_id, p_channel_id, p_event_type, 'order', p_order_id,
-            v_row || jsonb_build_object('computed', v_computed)
+            v_row || jsonb_build_object('computed', v_computed - 'currency' - 'minor_units' - 'line_mismatches')
         );
     END IF;
-    v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id, v_computed);
+    v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id, v_computed, v_row);
     SELECT f.flag_id, f.detail INTO v_flag_id, v_old_detail
     FROM orders.order_flags AS f
     WHERE f.tenant_id = p_tenant_id AND f.channel_id = p_channel_id AND f.order_id = p_order_id
@@ -223,6 +235,25 @@ AFTER INSERT OR UPDATE ON orders.orders
 DEFERRABLE INITIALLY DEFERRED
 FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__settle();
 
+-- Remembers (transaction-local) the last order header written, so that its parts written right
+-- after it do not even queue a deferred event: the header's own deferred trigger settles them.
+CREATE FUNCTION logic.tg_orders__mark_written()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM set_config('pgbooks.orders_written', concat_ws('|', NEW.tenant_id, NEW.channel_id, NEW.order_id), true);
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_orders__mark_written() IS
+'AFTER INSERT/UPDATE on orders.orders: sets pgbooks.orders_written (read by the parts triggers'' WHEN clauses).';
+
+CREATE TRIGGER tg_orders__mark_written
+AFTER INSERT OR UPDATE ON orders.orders
+FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__mark_written();
+
 -- Child rows changed without their header: settle the order once. Skipped when the header
 -- was written by this transaction (its own deferred trigger, queued first, settles it) or when
 -- the previous deferred event already settled the same order (pgbooks.orders_settled).
@@ -260,21 +291,89 @@ COMMENT ON FUNCTION logic.tg_order_parts__settle() IS
 'Deferred trigger on order lines, discounts, shipping and tax lines: re-settles an order whose parts changed alone.';
 
 CREATE CONSTRAINT TRIGGER tg_order_lines__settle
-AFTER INSERT OR UPDATE OR DELETE ON orders.order_lines
+AFTER INSERT OR UPDATE ON orders.order_lines
 DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', new.tenant_id, new.channel_id, new.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_order_lines__settle_delete
+AFTER DELETE ON orders.order_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', old.tenant_id, old.channel_id, old.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
 
 CREATE CONSTRAINT TRIGGER tg_discount_allocations__settle
-AFTER INSERT OR UPDATE OR DELETE ON orders.discount_allocations
+AFTER INSERT OR UPDATE ON orders.discount_allocations
 DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', new.tenant_id, new.channel_id, new.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_discount_allocations__settle_delete
+AFTER DELETE ON orders.discount_allocations
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', old.tenant_id, old.channel_id, old.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
 
 CREATE CONSTRAINT TRIGGER tg_shipping_lines__settle
-AFTER INSERT OR UPDATE OR DELETE ON orders.shipping_lines
+AFTER INSERT OR UPDATE ON orders.shipping_lines
 DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', new.tenant_id, new.channel_id, new.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_shipping_lines__settle_delete
+AFTER DELETE ON orders.shipping_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', old.tenant_id, old.channel_id, old.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
 
 CREATE CONSTRAINT TRIGGER tg_tax_lines__settle
-AFTER INSERT OR UPDATE OR DELETE ON orders.tax_lines
+AFTER INSERT OR UPDATE ON orders.tax_lines
 DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW EXECUTE FUNCTION logic.tg_order_parts__settle();
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', new.tenant_id, new.channel_id, new.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
+
+CREATE CONSTRAINT TRIGGER tg_tax_lines__settle_delete
+AFTER DELETE ON orders.tax_lines
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW
+WHEN (
+    current_setting('pgbooks.orders_written', TRUE) IS DISTINCT FROM concat_ws(
+        '|', old.tenant_id, old.channel_id, old.order_id
+    )
+)
+EXECUTE FUNCTION logic.tg_order_parts__settle();
