@@ -123,6 +123,7 @@ ORDERS_TRIGGER_FUNCTIONS = (
     "logic.tg_orders__refuse_stale",
     "logic.tg_orders__settle",
     "logic.tg_order_parts__settle",
+    "logic.tg_orders__mark_written",
 )
 
 
