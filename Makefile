@@ -57,5 +57,8 @@ demo: venv ## run the main job end to end on local Postgres + the local QuickBoo
 bench: venv ## benchmarks: ratios measured side by side in one run, with peak RSS
 	$(BIN)/python bench/run_all.py
 
+chaos: venv ## delivery chaos run: 10,000 orders, every fault + worker SIGKILL + PostgreSQL restart
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
+
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache *.egg-info worker/*.egg-info

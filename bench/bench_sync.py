@@ -123,6 +123,15 @@ def _insert_customers(
     )
 
 
+def _retire(conn: psycopg.Connection, tenants: list[str]) -> None:
+    """End of a phase: pause its realms so their leftover backlog does not load the next one."""
+    conn.execute(
+        "UPDATE sync.connections SET paused = true, paused_reason = 'bench phase over' "
+        "WHERE tenant_id = ANY(%s)",
+        (tenants,),
+    )
+
+
 def _accepted(conn: psycopg.Connection, tenants: list[str], since: float, until: float) -> int:
     row = conn.execute(
         "SELECT count(*) FROM sync.attempts WHERE event = 'accepted' AND tenant_id = ANY(%s) "
@@ -146,6 +155,7 @@ def throughput(
     for w in workers:
         w.stop()
     done = _accepted(conn, tenants, t0, t1)
+    _retire(conn, tenants)
     ceiling = 500 / 60 * (t1 - t0) * n_realms
     return {
         "realms": n_realms,
@@ -183,6 +193,7 @@ def latency(
             break
         time.sleep(0.2)
     w.stop()
+    _retire(conn, tenants)
     row = conn.execute(
         """
         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
@@ -263,13 +274,16 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
         "pgq_s": n / pgq_s,
         "pgq_left": left[0] if left else None,
         "pgq_rss": pgq_rss,
+        "rss": w.rss,
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
+    ap.add_argument("--only", default="tp1,tp50,latency,drain", help="phases to run")
     args = ap.parse_args()
+    only = set(args.only.split(","))
     window = 8.0 if args.quick else 20.0
     lat_s = 4.0 if args.quick else 10.0
     n_drain = 1500 if args.quick else 5000
@@ -302,38 +316,40 @@ def main() -> int:
                     time.sleep(0.1)
             os.environ["PGBOOKS_SECRET_KEY"] = SECRET
             with psycopg.connect(url, autocommit=True) as conn:
-                one = throughput(conn, url, base, 1, window)
-                fifty = throughput(conn, url, base, 50, window)
-                lat = latency(conn, url, base, 50, lat_s)
-                dr = drain(conn, url, base, n_drain)
+                print(f"{'measure':<60}{'value':>14}{'goal':>12}", flush=True)
+                rss: dict[str, Any] = {}
+                for n_realms in (1, 50):
+                    if f"tp{n_realms}" not in only:
+                        continue
+                    r = throughput(conn, url, base, n_realms, window)
+                    label = f"throughput, {n_realms} realm(s), % of 500 req/min/realm ceiling"
+                    print(f"{label:<60}{r['pct']:>13.1f}%{'>= 95%':>12}")
+                    label = "  accepted / ceiling in the window"
+                    print(f"{label:<60}{r['accepted']:>8} / {r['ceiling']:.0f}")
+                    rss[f"workers tp{n_realms}"] = [round(x) for x in r["rss"]]
+                if "latency" in only:
+                    lat = latency(conn, url, base, 50, lat_s)
+                    for q, goal in (("p50", ""), ("p99", "<= 1.5 s")):
+                        label = f"latency insert->accepted {q}, 50 docs/s, debounce 1 s"
+                        print(f"{label:<60}{lat[q]:>13.3f}s{goal:>12}")
+                    print(f"{'  delivered / inserted':<60}{lat['delivered']:>8} / {lat['n']}")
+                    rss["latency worker"] = round(lat["rss"])
+                if "drain" in only:
+                    dr = drain(conn, url, base, n_drain)
+                    label = "unthrottled drain, 1 worker process (docs/s)"
+                    print(f"{label:<60}{dr['docs_s']:>14.0f}{'>= 1000':>12}")
+                    print(
+                        f"{'pgqueuer no-op drain, same database (jobs/s)':<60}{dr['pgq_s']:>14.0f}"
+                    )
+                    ratio = dr["docs_s"] / dr["pgq_s"]
+                    print(f"{'ratio worker docs/s : pgqueuer no-op jobs/s':<60}{ratio:>14.2f}")
+                    rss["drain worker (max of waited children)"] = round(dr["rss"])
+                    rss["pgqueuer no-op drain"] = round(dr["pgq_rss"])
         finally:
             sandbox.stop()
             janitor.drop()
-
-    print(f"{'measure':<58}{'value':>14}{'goal':>12}")
-    for r in (one, fifty):
-        print(
-            f"{'throughput, ' + str(r['realms']) + ' realm(s), % of 500 req/min/realm ceiling':<58}"
-            f"{r['pct']:>13.1f}%{'>= 95%':>12}"
-        )
-        print(f"{'  accepted / ceiling in window':<58}{r['accepted']:>8} / {r['ceiling']:.0f}")
-    print(f"{'latency insert->accepted p50 at 50 docs/s (debounce 1 s)':<58}{lat['p50']:>13.3f}s")
-    p99 = "latency insert->accepted p99 at 50 docs/s (debounce 1 s)"
-    print(f"{p99:<58}{lat['p99']:>13.3f}s{'<= 1.5 s':>12}")
-    print(f"{'  delivered / inserted':<58}{lat['delivered']:>8} / {lat['n']}")
-    print(
-        f"{'unthrottled drain, 1 worker process (docs/s)':<58}{dr['docs_s']:>14.0f}{'>= 1000':>12}"
-    )
-    print(f"{'pgqueuer no-op drain, same database (jobs/s)':<58}{dr['pgq_s']:>14.0f}")
-    print(f"{'ratio worker docs/s : pgqueuer no-op jobs/s':<58}{dr['docs_s'] / dr['pgq_s']:>14.2f}")
-    one_rss = [round(x) for x in one["rss"]]
-    fifty_rss = [round(x) for x in fifty["rss"]]
-    print(
-        f"peak RSS (MiB): sandbox {sandbox.rss:.0f}; worker 1 realm {one_rss}; "
-        f"workers 50 realms {fifty_rss}; latency worker {lat['rss']:.0f}; "
-        f"drain worker (max of waited children) {dr['rss']:.0f}; "
-        f"pgqueuer no-op drain {dr['pgq_rss']:.0f}"
-    )
+    rss["sandbox"] = round(sandbox.rss)
+    print("peak RSS (MiB): " + "; ".join(f"{k} {v}" for k, v in rss.items()))
     return 0
 
 

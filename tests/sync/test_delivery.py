@@ -139,3 +139,57 @@ def test_quickbooks_validation_fault_becomes_mapping_exception_with_remedy(books
     assert code == "QBO_FAULT_2500" and category == "mapping" and has_fault
     assert "mapping" in remedy
     assert books.outbox(sr)["state"] == "failed"
+
+
+def test_document_armed_before_its_month_closed_is_held_not_sent(books: Books) -> None:
+    books.db.execute("UPDATE sync.settings SET debounce = '1 hour'")
+    cust = books.customer("Closer")
+    open_sr = books.doc(
+        "sales_receipt",
+        {
+            "CustomerRef": {"document_id": cust},
+            "Line": [sale_line("4.00")],
+            "TxnDate": "2026-01-01",
+        },
+        total="4.00",
+        depends_on=[cust],
+    )
+    books.db.execute(
+        "UPDATE books.documents SET txn_date = '2026-02-10' WHERE document_id = %s", (open_sr,)
+    )
+    late = books.sales_receipt(cust, "6.00")
+    books.db.execute(
+        "UPDATE books.documents SET txn_date = '2026-01-20' WHERE document_id = %s", (late,)
+    )
+    books.db.execute(
+        "INSERT INTO books.periods (tenant_id, period_start, period_end, status, closed_at) "
+        "VALUES (%s, '2026-01-01', '2026-01-31', 'closed', now())",
+        (books.tenant_id,),
+    )
+    books.db.execute("UPDATE sync.outbox SET due_at = now()")
+    books.drain()
+    assert books.outbox(late)["state"] == "held"
+    assert [(e[0], e[2]) for e in books.exceptions()] == [("PERIOD_CLOSED", late)]
+    found = books.entities("SalesReceipt")
+    assert len(found) == 1 and found[0]["TxnDate"] == "2026-02-10"  # txn_date is authoritative
+
+
+def test_operator_retry_after_a_refusal_uses_a_new_request_id(books: Books) -> None:
+    cust = books.customer("Retry")
+    sr = books.doc(
+        "sales_receipt",
+        {"CustomerRef": {"document_id": cust}, "Line": [sale_line("9.00", item="999")]},
+        total="9.00",
+        depends_on=[cust],
+    )
+    books.drain()
+    refused = books.db.execute(
+        "SELECT request_id FROM sync.attempts WHERE document_id = %s AND event = 'data_fault'",
+        (sr,),
+    ).fetchone()
+    books.db.execute("SELECT api.outbox__retry(%s, %s, 'ops@acme')", (books.tenant_id, sr))
+    books.db.execute("UPDATE sync.rate_buckets SET tokens = 5")
+    claimed = books.db.execute("SELECT request_id FROM api.outbox__claim('w', 5)").fetchone()
+    assert refused is not None and claimed is not None
+    assert claimed[0] != refused[0]  # QuickBooks would replay the cached refusal otherwise
+    assert books.exceptions() == []  # resolved as retried

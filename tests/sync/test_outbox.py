@@ -125,3 +125,12 @@ def test_worker_role_can_only_call_api(books: Books) -> None:
     finally:
         books.db.execute("RESET ROLE")
         books.db.execute("DROP ROLE sync_test_worker")
+
+
+def test_heartbeat_renews_only_the_claims_a_worker_still_holds(books: Books) -> None:
+    books.db.execute("UPDATE sync.settings SET debounce = '0', batch_per_minute = 0")
+    books.customer("Beat")
+    (row,) = books.db.execute("SELECT claim_id FROM api.outbox__claim('w', 5)").fetchall()
+    lost = books.db.execute("SELECT api.outbox__heartbeat('w', %s)", ([],)).fetchone()
+    kept = books.db.execute("SELECT api.outbox__heartbeat('w', %s)", ([row[0]],)).fetchone()
+    assert (lost, kept) == ((0,), (1,))

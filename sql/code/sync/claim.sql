@@ -31,6 +31,7 @@ DECLARE
     v_remote sync.remote_objects;
     v_body jsonb;
     v_expected numeric;
+    v_refusals bigint;
 BEGIN
     -- Decides the request of a fresh entry (no unresolved request). Returns the entry with
     -- request_* filled, or with request_id NULL when there is nothing to send.
@@ -46,6 +47,16 @@ BEGIN
         RETURN v_entry;
     END IF;
 
+    -- Closed books period (AUDIT's close.period__posting_date): never post into it. Documents are
+    -- rerouted by the close rules when they are written; one that was armed before its month
+    -- closed is held here with a PERIOD_CLOSED exception (policy hold) instead of failing in QBO.
+    IF v_doc.txn_date IS NOT NULL AND v_doc.action = 'upsert'
+        AND close.period__posting_date(v_doc.tenant_id, v_doc.txn_date) IS DISTINCT FROM v_doc.txn_date THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB606',
+            MESSAGE = format('document %s is dated %s, in a closed books period; held, not sent',
+                v_doc.document_id, v_doc.txn_date);
+    END IF;
     v_body := logic.document__render_qbo(v_entry.tenant_id, v_entry.document_id);
     IF v_doc.action = 'upsert' AND v_doc.total_amount IS NOT NULL THEN
         v_expected := logic.document__expected_total(v_doc.doc_type, v_body);
@@ -68,9 +79,16 @@ BEGIN
     v_entry.request_version := v_doc.version;
     v_entry.request_body := v_body;
     v_entry.request_bid := NULL;
+    -- QuickBooks caches every answer under its requestid, refusals included: after a definitive
+    -- refusal (data fault, conflict) a retry of the same version must not reuse the old id, or it
+    -- would be answered with the cached refusal forever. Count the refusals into the id.
+    SELECT count(*) INTO v_refusals FROM sync.attempts AS a
+    WHERE a.tenant_id = v_entry.tenant_id AND a.document_id = v_entry.document_id
+        AND a.event IN ('data_fault', 'conflict');
     v_entry.request_id := logic.request__id(ARRAY[
         p_realm_id, v_entry.tenant_id, v_entry.document_id::text, v_doc.version::text,
-        v_entry.request_op, v_entry.stale_retries::text, coalesce(v_remote.sync_token, '-')
+        v_entry.request_op, v_entry.stale_retries::text, coalesce(v_remote.sync_token, '-'),
+        v_refusals::text
     ]);
     RETURN v_entry;
 END;
@@ -111,6 +129,7 @@ DECLARE
     v_batch_id text;
     v_i integer;
     v_err text;
+    v_state text;
 BEGIN
     FOR v_tenant IN
         SELECT b.tenant_id, c.realm_id, c.base_url
@@ -181,16 +200,24 @@ BEGIN
                 BEGIN
                     v_entry := logic.outbox__prepare(v_entry, v_tenant.realm_id);
                 EXCEPTION WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
-                    UPDATE sync.outbox AS o SET state = 'failed', last_error = v_err, updated_at = now()
+                    GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+                    UPDATE sync.outbox AS o SET
+                        state = CASE WHEN v_state = 'PB606' THEN 'held' ELSE 'failed' END,
+                        last_error = v_err, updated_at = now()
                     WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
                     PERFORM logic.exception__raise(
                         v_entry.tenant_id, v_entry.document_id,
-                        CASE WHEN v_err LIKE '%no plug line%' THEN 'TOTALS_MISMATCH' ELSE 'RENDER_FAILED' END,
-                        'source_data', v_err, jsonb_build_object('version', v_entry.version)
+                        CASE v_state
+                            WHEN 'PB605' THEN 'TOTALS_MISMATCH'
+                            WHEN 'PB606' THEN 'PERIOD_CLOSED'
+                            ELSE 'RENDER_FAILED'
+                        END,
+                        CASE WHEN v_state = 'PB606' THEN 'config' ELSE 'source_data' END,
+                        v_err, jsonb_build_object('version', v_entry.version, 'sqlstate', v_state)
                     );
                     PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.version,
-                        'render_failed', NULL, NULL, p_worker, jsonb_build_object('error', v_err));
+                        CASE WHEN v_state = 'PB606' THEN 'held' ELSE 'render_failed' END,
+                        NULL, NULL, p_worker, jsonb_build_object('error', v_err));
                     CONTINUE;
                 END;
                 IF v_entry.request_id IS NULL THEN

@@ -137,6 +137,21 @@ BEGIN
             p_fault);
         PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
             'held', v_entry.request_id, p_http_status, p_worker, jsonb_build_object('error', v_message));
+    ELSIF v_class = 'data' AND v_entry.ambiguous THEN
+        -- A refusal answering the replay of an ambiguous request proves that this requestid created
+        -- nothing (e.g. the first send was cut off mid-body). Send the current version once more
+        -- under a new requestid (the logged refusal changes it) before calling it a data fault.
+        UPDATE sync.outbox AS o SET
+            state = 'pending', due_at = now(), attempts = v_attempts,
+            claim_id = NULL, claimed_by = NULL, claimed_at = NULL, heartbeat_at = NULL,
+            request_id = NULL, request_bid = NULL, request_op = NULL, request_entity = NULL,
+            request_version = NULL, request_body = NULL, ambiguous = false,
+            last_http_status = p_http_status, last_error = v_message, updated_at = now()
+        WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
+        PERFORM logic.wakeup__enqueue(v_entry.tenant_id, now());
+        PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
+            'data_fault', v_entry.request_id, p_http_status, p_worker,
+            jsonb_build_object('error', v_message, 'after_ambiguous', true, 'resent', true));
     ELSE
         -- data or conflict: QuickBooks answered definitively, so the request is resolved (not sent
         -- again). A new document version, or an operator retry, starts a fresh request.

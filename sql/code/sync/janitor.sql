@@ -2,7 +2,7 @@
 -- on a schedule, and callable by an operator) releases claims whose worker went silent. A released
 -- request may have reached QuickBooks, so it is marked ambiguous and replayed with its requestid.
 
-CREATE FUNCTION api.outbox__heartbeat(p_worker text)
+CREATE FUNCTION api.outbox__heartbeat(p_worker text, p_claim_ids uuid[])
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -10,14 +10,17 @@ AS $$
 DECLARE
     v_count integer;
 BEGIN
+    -- Only the claims the worker still works on: a claim whose completion was lost (database
+    -- restart, crash between HTTP and complete) stops being renewed and the janitor frees it.
     UPDATE sync.outbox AS o SET heartbeat_at = clock_timestamp()
-    WHERE o.state = 'claimed' AND o.claimed_by = p_worker;
+    WHERE o.state = 'claimed' AND o.claimed_by = p_worker AND o.claim_id = ANY(p_claim_ids);
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END;
 $$;
 
-COMMENT ON FUNCTION api.outbox__heartbeat(text) IS 'Keeps the claims of a live worker; returns how many it holds.';
+COMMENT ON FUNCTION api.outbox__heartbeat(text, uuid[]) IS
+'Renews the listed claims of a live worker (the ones it is still working on); returns how many.';
 
 CREATE FUNCTION api.outbox__reap(p_worker text DEFAULT 'janitor')
 RETURNS integer
@@ -93,11 +96,11 @@ $$;
 COMMENT ON FUNCTION api.outbox__backlog() IS
 'Work left for the workers: entries due now, the next due time, and entries in flight (paused realms excluded).';
 
-REVOKE ALL ON FUNCTION api.outbox__heartbeat(text) FROM public;
+REVOKE ALL ON FUNCTION api.outbox__heartbeat(text, uuid[]) FROM public;
 REVOKE ALL ON FUNCTION api.outbox__reap(text) FROM public;
 REVOKE ALL ON FUNCTION api.outbox__retry(text, bigint, text) FROM public;
 REVOKE ALL ON FUNCTION api.outbox__backlog() FROM public;
-GRANT EXECUTE ON FUNCTION api.outbox__heartbeat(text) TO pgbooks_worker;
+GRANT EXECUTE ON FUNCTION api.outbox__heartbeat(text, uuid[]) TO pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.outbox__reap(text) TO pgbooks_worker, pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.outbox__retry(text, bigint, text) TO pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.outbox__backlog() TO pgbooks_worker, pgbooks_operator;

@@ -97,6 +97,10 @@ BEGIN
     END IF;
 
     v_body := logic.jsonb__resolve_refs(p_tenant_id, v_doc.body);
+    -- txn_date is authoritative (period close may have moved it to the first open date).
+    IF v_doc.txn_date IS NOT NULL AND v_doc.doc_type NOT IN ('customer', 'item') THEN
+        v_body := v_body || jsonb_build_object('TxnDate', v_doc.txn_date);
+    END IF;
     IF v_remote.remote_id IS NOT NULL THEN
         v_body := v_body || jsonb_build_object(
             'Id', v_remote.remote_id, 'SyncToken', v_remote.sync_token, 'sparse', true

@@ -84,6 +84,7 @@ class Worker:
         self.stats = WorkerStats()
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
+        self.active: set[Any] = set()  # claim ids this process is still working on
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
@@ -133,74 +134,111 @@ class Worker:
         from pgqueuer.models import Job
         from pgqueuer.queries import Queries
 
-        conn = await psycopg.AsyncConnection.connect(
-            self.db_url, autocommit=True, options="-c search_path=pgq"
-        )
-        try:
-            qm = QueueManager(Queries(PsycopgDriver(conn)))
+        while not self.stop.is_set():
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.db_url, autocommit=True, options="-c search_path=pgq"
+                )
+            except psycopg.OperationalError:
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                qm = QueueManager(Queries(PsycopgDriver(conn)))
 
-            @qm.entrypoint("sync_outbox")
-            async def _wake(job: Job) -> None:
-                self.wake.set()
+                @qm.entrypoint("sync_outbox")
+                async def _wake(job: Job) -> None:
+                    self.wake.set()
 
-            runner = asyncio.create_task(qm.run(batch_size=50))
-            await self.stop.wait()
-            qm.shutdown.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(runner, 5)
-        finally:
-            await conn.close()
+                runner = asyncio.create_task(qm.run(batch_size=50))
+                stopper = asyncio.create_task(self.stop.wait())
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                qm.shutdown.set()
+                stopper.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(runner, 5)
+            except Exception as exc:  # the wake-up path must never take the worker down
+                log.warning("pgqueuer consumer: %s; restarting", exc)
+            finally:
+                await conn.close()
+            if not self.stop.is_set():
+                await asyncio.sleep(0.5)
 
     async def _housekeeping(self) -> None:
-        conn = await self._connect()
-        try:
-            while not self.stop.is_set():
-                with contextlib.suppress(psycopg.Error):
-                    await conn.execute("SELECT api.outbox__heartbeat(%s)", (self.name,))
-                    cur = await conn.execute(
-                        "SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",)
-                    )
-                    row = await cur.fetchone()
-                    if row and row[0]:
-                        log.warning("janitor released %s stale claim(s)", row[0])
-                        self.wake.set()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), self.cfg.housekeeping_every)
-        finally:
+        conn: psycopg.AsyncConnection[Any] | None = None
+        while not self.stop.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = await self._connect()
+                await conn.execute(
+                    "SELECT api.outbox__heartbeat(%s, %s)", (self.name, list(self.active))
+                )
+                cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    log.warning("janitor released %s stale claim(s)", row[0])
+                    self.wake.set()
+            except psycopg.Error as exc:
+                log.warning("housekeeping: %s", exc)
+                if conn is not None:
+                    await conn.close()
+                conn = None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), self.cfg.housekeeping_every)
+        if conn is not None:
             await conn.close()
 
     # ------------------------------------------------------------------ claim loop
     async def _claim_loop(self, index: int, until_idle: bool) -> None:
-        conn = await self._connect()
-        try:
-            while not self.stop.is_set():
-                cur = conn.cursor(row_factory=dict_row)
-                await cur.execute(
-                    "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
-                )
-                rows = await cur.fetchall()
-                if rows:
+        # A lost database connection (restart, failover) is not fatal: reconnect and go on. A
+        # request whose completion was lost stays claimed until the janitor releases it as
+        # ambiguous, and its replay (same requestid) cannot duplicate it.
+        while not self.stop.is_set():
+            try:
+                conn = await self._connect()
+            except psycopg.OperationalError as exc:
+                log.warning("claim loop %s: database unreachable (%s); retrying", index, exc)
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self._claim_rounds(conn, until_idle)
+                return
+            except psycopg.OperationalError as exc:
+                log.warning("claim loop %s: connection lost (%s); reconnecting", index, exc)
+                await asyncio.sleep(0.2)
+            finally:
+                await conn.close()
+
+    async def _claim_rounds(self, conn: psycopg.AsyncConnection[Any], until_idle: bool) -> None:
+        while not self.stop.is_set():
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
+            )
+            rows = await cur.fetchall()
+            if rows:
+                ids = {r["claim_id"] for r in rows}
+                self.active |= ids
+                try:
                     await self._process(conn, rows)
-                    continue
-                cur = conn.cursor(row_factory=dict_row)
-                await cur.execute("SELECT * FROM api.outbox__backlog()")
-                backlog = await cur.fetchone() or {}
-                due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
-                next_due = backlog.get("next_due_at")
-                if until_idle and not due and not in_flight and next_due is None:
-                    return
-                if due:
-                    wait = self.cfg.busy_poll  # throttled or locked by another loop
-                elif next_due is not None:
-                    now = time.time()
-                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - now))
-                else:
-                    wait = self.cfg.idle_poll
-                self.wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
-        finally:
-            await conn.close()
+                finally:
+                    self.active -= ids
+                continue
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT * FROM api.outbox__backlog()")
+            backlog = await cur.fetchone() or {}
+            due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
+            next_due = backlog.get("next_due_at")
+            if until_idle and not due and not in_flight and next_due is None:
+                return
+            if due:
+                wait = self.cfg.busy_poll  # throttled or locked by another loop
+            elif next_due is not None:
+                wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
+            else:
+                wait = self.cfg.idle_poll
+            self.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), wait)
 
     async def _process(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
         singles: list[Row] = []
