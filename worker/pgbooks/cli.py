@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from pgbooks.audit.cli import audit_app, close_app
 from pgbooks.db.cli import app as db_app
 from pgbooks.ingest.cli import app as ingest_app
 from pgbooks.status import status_cmd
@@ -21,6 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(close_app, name="close")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(ingest_app)  # receive, backfill, ingest process|status
 sync_cli.register(app)

@@ -107,6 +107,9 @@ BEGIN
     SELECT coalesce(min(e.seq) FILTER (WHERE e.event_time >= v_start), max(e.seq)), max(e.seq)
     INTO v_from, v_head
     FROM audit.events AS e WHERE e.tenant_id = p_tenant_id;
+    -- start at the latest signed checkpoint at the latest, so the bundle carries one
+    SELECT least(v_from, max(k.seq)) INTO v_from FROM audit.checkpoints AS k WHERE k.tenant_id = p_tenant_id;
+    v_from := coalesce(v_from, 1);
     file_name := 'audit_events.jsonl';
     SELECT string_agg(jsonb_build_object(
         'seq', x.seq, 'prev_hash', x.prev_hash, 'hash', x.hash, 'canonical', x.canonical
