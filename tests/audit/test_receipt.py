@@ -40,7 +40,8 @@ def test_receipt_shows_the_chain_of_evidence(db: psycopg.Connection, db_url: str
     assert [d["source_id"] for d in r["documents"]] == ["5001"]
     assert [x["reason_code"] for x in r["delivery"]["sync.exceptions"]] == ["ITEM_UNMAPPED"]
     tables = [a["table_name"] for a in r["audit"]]
-    assert tables == ["orders.orders", "books.documents", "sync.exceptions"]
+    wanted = ["orders.orders", "books.documents", "sync.exceptions"]
+    assert [t for t in tables if t in wanted] == wanted
     assert all(len(a["hash"]) == 64 for a in r["audit"])
     head = db.execute(
         "SELECT encode(hash, 'hex') FROM audit.events WHERE tenant_id = 't1' AND seq = %s",
