@@ -82,6 +82,11 @@ def test_retry_records_actor_and_reason_and_releases_the_document(db: psycopg.Co
         (ids["fault"],),
     ).fetchone()
     assert row == ("resolved", "alice", "retried: tax code fixed in QBO")
+    audited = db.execute(
+        "SELECT app_user, reason_code, after ->> 'resolution' FROM audit.events"
+        " WHERE tenant_id = 'acme' AND table_name = 'sync.exceptions' AND operation = 'UPDATE'"
+    ).fetchall()
+    assert audited == [("alice", "EXCEPTION_ACTION", "retried: tax code fixed in QBO")]
     # the other open exception on the same document still holds it
     assert out[0]["document_released"] is False
     assert _doc_status(db, ids["doc_o3"]) == "blocked"

@@ -1,13 +1,14 @@
 -- Operator functions on the exception queue (sync.exceptions): list, show, retry, resolve,
 -- ignore, bulk retry by reason code. Every action names an actor and a reason: both are written
--- on the row (resolved_by, resolution) and into settings pgbooks.user / pgbooks.reason for the
--- rest of the transaction, which the audit trigger records with the row change.
+-- on the row (resolved_by, resolution: the audit trigger records the change), and the settings
+-- pgbooks.user (actor) and pgbooks.reason (audit reason code EXCEPTION_ACTION) are set for the
+-- rest of the transaction so the audit event carries them.
 
-CREATE FUNCTION logic.exception__remedy(p_reason_code text, p_category text) RETURNS text
+CREATE FUNCTION analytics.exception__remedy(p_reason_code text, p_category text) RETURNS text
 LANGUAGE sql IMMUTABLE
 AS $$
     SELECT CASE
-        WHEN p_reason_code IN ('TOTALS_MISMATCH', 'PAYOUT_TOTALS_MISMATCH', 'INCONSISTENT_SOURCE_DATA')
+        WHEN p_reason_code IN ('TOTALS_MISMATCH', 'PAYOUT_MISMATCH', 'PAYOUT_SUMMARY_UNBALANCED', 'INCONSISTENT_SOURCE_DATA')
             THEN 'Source totals do not add up: correct the source rows (or re-fetch them from the platform), then retry.'
         WHEN p_reason_code LIKE '%UNMAPPED%' OR p_category = 'mapping'
             THEN 'Add the missing mapping in the tenant settings, then bulk-retry this reason code.'
@@ -27,7 +28,7 @@ AS $$
     END
 $$;
 
-COMMENT ON FUNCTION logic.exception__remedy(text, text) IS
+COMMENT ON FUNCTION analytics.exception__remedy(text, text) IS
 'Remedy text for an operator: what to do about an exception of this reason code and category.';
 
 CREATE FUNCTION logic.exception__act(
@@ -59,7 +60,7 @@ BEGIN
                 p_exception_id, v_row.status, coalesce(v_row.resolved_by, 'unknown'));
     END IF;
     PERFORM set_config('pgbooks.user', v_actor, true);
-    PERFORM set_config('pgbooks.reason', format('exception %s %s: %s', p_exception_id, p_action, p_reason), true);
+    PERFORM set_config('pgbooks.reason', 'EXCEPTION_ACTION', true);
 
     UPDATE sync.exceptions AS e SET
         status = v_status,
@@ -135,7 +136,7 @@ AS $$
 DECLARE
     v_out jsonb;
 BEGIN
-    SELECT to_jsonb(e) || jsonb_build_object('remedy', logic.exception__remedy(e.reason_code, e.category))
+    SELECT to_jsonb(e) || jsonb_build_object('remedy', analytics.exception__remedy(e.reason_code, e.category))
     INTO v_out
     FROM sync.exceptions AS e
     WHERE e.tenant_id = p_tenant_id AND e.exception_id = p_exception_id;
@@ -223,3 +224,4 @@ GRANT EXECUTE ON FUNCTION api.exception__retry(text, bigint, text, text) TO pgbo
 GRANT EXECUTE ON FUNCTION api.exception__resolve(text, bigint, text, text) TO pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.exception__ignore(text, bigint, text, text) TO pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.exception__retry_by_reason(text, text, text, text) TO pgbooks_operator;
+GRANT EXECUTE ON FUNCTION analytics.exception__remedy(text, text) TO pgbooks_analyst, pgbooks_operator;

@@ -10,12 +10,14 @@ CREATE TABLE ingest.bank_matches (
     bank_line_id bigint NOT NULL,
     rule text NOT NULL,
     payout_amount numeric(20, 4) NOT NULL,
+    reason text,
     matched_by text NOT NULL DEFAULT current_user,
     matched_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, channel_id, payout_id),
     CONSTRAINT bank_matches_bank_line_fk FOREIGN KEY (tenant_id, bank_line_id)
     REFERENCES ingest.bank_lines (tenant_id, bank_line_id),
-    CONSTRAINT bank_matches_rule_known CHECK (rule IN ('reference', 'amount_date', 'batch', 'manual'))
+    CONSTRAINT bank_matches_rule_known CHECK (rule IN ('reference', 'amount_date', 'batch', 'manual')),
+    CONSTRAINT bank_matches_manual_has_reason CHECK (rule <> 'manual' OR btrim(reason) <> '')
 );
 
 CREATE INDEX bank_matches_bank_line_idx ON ingest.bank_matches (tenant_id, bank_line_id);
@@ -30,5 +32,6 @@ COMMENT ON COLUMN ingest.bank_matches.rule IS
 'How it was matched: reference (bank reference found), amount_date (unique amount within the date window), '
 'batch (several payouts summing to one deposit) or manual.';
 COMMENT ON COLUMN ingest.bank_matches.payout_amount IS 'Payout amount at match time (detects a later change).';
+COMMENT ON COLUMN ingest.bank_matches.reason IS 'Why an operator matched it by hand (manual matches).';
 COMMENT ON COLUMN ingest.bank_matches.matched_by IS 'Application user (pgbooks.user) or role that matched.';
 COMMENT ON COLUMN ingest.bank_matches.matched_at IS 'When it was matched.';

@@ -1,0 +1,13 @@
+-- The exception queue: reason, who must act, repetitions, remedy.
+SELECT
+    reason_code,
+    category,
+    fault,
+    source_type,
+    source_id,
+    repetitions,
+    status,
+    remedy
+FROM analytics.rpt_exceptions
+WHERE tenant_id = 'demo'
+ORDER BY exception_id;
