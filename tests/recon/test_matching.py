@@ -59,11 +59,36 @@ def test_inconsistent_payout_is_a_variance_and_an_exception_not_a_match(
         ("inconsistent_source_data", Decimal("5.0000")),
         ("processor_fee", Decimal("15.0000")),
     ]
+    # one open exception for it (raised by the books rules on its blocked document, or by the
+    # matcher when no document exists), none for the consistent payouts
     exc = db.execute(
-        "SELECT reason_code, category, source_id, occurrences FROM sync.exceptions"
+        "SELECT reason_code, category, source_id FROM sync.exceptions"
         " WHERE tenant_id = 'demo' AND status = 'open'"
     ).fetchall()
-    assert exc == [("PAYOUT_MISMATCH", "source_data", "stripe:po_bad", 1)]
+    assert exc == [("PAYOUT_MISMATCH", "source_data", "stripe:po_bad")]
+
+
+def test_matcher_raises_the_exception_when_no_document_books_the_payout(
+    db: psycopg.Connection,
+) -> None:
+    seed(db)
+    db.execute(
+        "INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount, currency,"
+        " payout_date, arrival_date) VALUES"
+        " ('demo', 'shop', 'x1', 'paid', 10.00, 'USD', '2024-04-01', '2024-04-02')"
+    )
+    db.execute(
+        "INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id,"
+        " payout_id, type, amount, fee, net, currency) VALUES"
+        " ('demo', 'shop', 'bx', 'x1', 'charge', 11.00, 0.50, 10.50, 'USD')"
+    )
+    # whatever the books rules did, the mismatch is open exactly once for x1
+    db.execute("SELECT api.bank__match('demo', 5)")
+    db.execute("SELECT api.bank__match('demo', 5)")
+    rows = db.execute(
+        "SELECT reason_code FROM sync.exceptions WHERE source_id = 'shop:x1' AND status = 'open'"
+    ).fetchall()
+    assert rows == [("PAYOUT_MISMATCH",)]
 
 
 def test_every_cent_is_explained(db: psycopg.Connection) -> None:
@@ -88,7 +113,8 @@ def test_rerun_is_stable_and_a_changed_payout_is_rematched(db: psycopg.Connectio
     res = again[0]
     assert res["matched_reference"] + res["matched_amount_date"] + res["matched_batch"] == 0
     assert _state(db) == before
-    assert db.execute("SELECT count(*) FROM sync.exceptions").fetchone() == (1,)
+    open_exc = "SELECT count(*) FROM sync.exceptions WHERE status = 'open'"
+    assert db.execute(open_exc).fetchone() == (1,)
     # the provider corrects po_bad's amount to what its transactions say: still no 505 deposit
     db.execute("UPDATE orders.payouts SET amount = 505.00 WHERE payout_id = 'po_bad'")
     db.execute("UPDATE orders.payouts SET amount = 61.00 WHERE payout_id = 'po_1'")

@@ -1,4 +1,4 @@
--- The exception queue: reason, who must act, repetitions, remedy.
+-- The open exception queue: reason, who must act, repetitions, remedy.
 SELECT
     reason_code,
     category,
@@ -9,5 +9,5 @@ SELECT
     status,
     remedy
 FROM analytics.rpt_exceptions
-WHERE tenant_id = 'demo'
+WHERE tenant_id = 'demo' AND status = 'open'
 ORDER BY exception_id;

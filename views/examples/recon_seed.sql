@@ -8,6 +8,16 @@
 
 INSERT INTO orders.tenants (tenant_id, name) VALUES ('demo', 'Demo Shop');
 
+-- QuickBooks accounts the books rules post payouts to (bank, processor clearing, fees, ...).
+INSERT INTO books.account_map (tenant_id, role, account_id, account_name) VALUES
+('demo', 'bank', '35', 'Checking'),
+('demo', 'clearing', '90', 'Processor Clearing'),
+('demo', 'processor_fees', '91', 'Merchant Fees'),
+('demo', 'refunds', '92', 'Refunds'),
+('demo', 'adjustments', '93', 'Processor Adjustments'),
+('demo', 'income', '79', 'Sales'),
+('demo', 'undeposited_funds', '4', 'Undeposited Funds');
+
 INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency) VALUES
 ('demo', 'shop', 'shopify', 'Demo Shopify', 'USD'),
 ('demo', 'stripe', 'stripe', 'Demo Stripe', 'USD');
@@ -46,12 +56,14 @@ SELECT api.bank_statement__import('demo', jsonb_build_object(
     'format', 'csv',
     'statements', jsonb_build_array(jsonb_build_object(
         'account_id', 'chk-001', 'currency', 'USD', 'lines', (
-            SELECT jsonb_agg(jsonb_build_object(
-                'booking_date', l.d, 'amount', l.a, 'currency', 'USD', 'description', l.t,
-                'fingerprint', encode(sha256(convert_to(l.d || l.a || l.t, 'UTF8')), 'hex'),
-                'dedup_key', encode(sha256(convert_to(l.d || l.a || l.t, 'UTF8')), 'hex')
-            ) ORDER BY l.d, l.a)
-            FROM (VALUES
+            SELECT
+                jsonb_agg(jsonb_build_object(
+                    'booking_date', l.d, 'amount', l.a, 'currency', 'USD', 'description', l.t,
+                    'fingerprint', encode(sha256(convert_to(l.d || l.a || l.t, 'UTF8')), 'hex'),
+                    'dedup_key', encode(sha256(convert_to(l.d || l.a || l.t, 'UTF8')), 'hex')
+                ) ORDER BY l.d, l.a)
+            FROM (
+                VALUES
                 ('2024-03-04', '100.00', 'STRIPE TRANSFER po_1ABC'),
                 ('2024-03-06', '250.00', 'SHOPIFY PAYOUT'),
                 ('2024-03-08', '100.00', 'SHOPIFY PAYOUT'),

@@ -184,6 +184,11 @@ BEGIN
             AND o.source_type = 'payout' AND o.source_id = p.channel_id || ':' || p.payout_id
             AND o.document_id IS NOT NULL
       )
+      AND NOT EXISTS (
+          SELECT FROM books.documents AS d
+          WHERE d.tenant_id = p_tenant_id AND d.source_type = 'payout'
+            AND d.source_id = p.channel_id || ':' || p.payout_id AND d.status = 'blocked'
+      )
     ON CONFLICT (tenant_id, reason_code, coalesce(document_id, -1), coalesce(source_type, ''), coalesce(source_id, ''))
     WHERE status = 'open'
     DO UPDATE SET last_seen_at = now(), detail = excluded.detail, message = excluded.message;
