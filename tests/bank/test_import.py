@@ -148,6 +148,18 @@ def test_overlapping_statement_stores_only_new_lines(db: psycopg.Connection) -> 
     ]
 
 
+def test_csv_without_account_gets_a_stable_default(db: psycopg.Connection) -> None:
+    tenant = _tenant(db)
+    data = b"Date,Transaction ID,Description,Amount,Currency\n"
+    data += b"2019-11-12,D-2,SHOPIFY PAYOUT,41.90,USD\n"
+    import_bytes(db, tenant, data, file_name="download (1).csv")
+    res = import_bytes(db, tenant, data + b"\n", file_name="download (2).csv")
+    assert res["already_imported"] is False and res["new_lines"] == 0  # same line, other file
+    assert _lines(db, tenant) == [
+        ("csv:generic", "2019-11-12", Decimal("41.9000"), "USD", "D-2", "SHOPIFY PAYOUT")
+    ]
+
+
 MALFORMED = [
     ("bank_ofx/asgrim__ofxdata-banking-xml200.ofx", "line 32"),  # real file with "*snipped*"
     ("bank_ofx/ofxparse__fidelity.ofx", "INVSTMTRS"),

@@ -18,6 +18,9 @@ INSERT INTO books.account_map (tenant_id, role, account_id, account_name) VALUES
 ('demo', 'income', '79', 'Sales'),
 ('demo', 'undeposited_funds', '4', 'Undeposited Funds');
 
+-- Items without their own mapping are booked on QuickBooks item 1 (tenant default).
+INSERT INTO books.tenant_settings (tenant_id, default_item_id, us_tax_code_id) VALUES ('demo', '1', 'TAX');
+
 INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency) VALUES
 ('demo', 'shop', 'shopify', 'Demo Shopify', 'USD'),
 ('demo', 'stripe', 'stripe', 'Demo Stripe', 'USD');
@@ -49,6 +52,58 @@ INSERT INTO orders.balance_transactions (
 INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, amount, currency) VALUES
 ('demo', 'shop', 'r_1', 12.00, 'USD'),
 ('demo', 'shop', 'r_2', 9.99, 'USD');
+
+-- Orders: one ordinary sale, one test order, one whose lines do not add up to its stated total.
+WITH o AS (
+    INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total, placed_at)
+    VALUES ('demo', 'shop', 'o1', 'USD', 20.00, '2024-03-01 10:00+00')
+    RETURNING tenant_id, channel_id, order_id
+)
+
+INSERT INTO orders.order_lines (tenant_id, channel_id, order_id, line_id, title, quantity, unit_price)
+SELECT
+    o.tenant_id,
+    o.channel_id,
+    o.order_id,
+    '1' AS line_id,
+    'Mug' AS title,
+    2 AS quantity,
+    10.00 AS unit_price
+FROM o;
+
+WITH o AS (
+    INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total, placed_at, is_test)
+    VALUES ('demo', 'shop', 'o2', 'USD', 5.00, '2024-03-02 10:00+00', TRUE)
+    RETURNING tenant_id, channel_id, order_id
+)
+
+INSERT INTO orders.order_lines (tenant_id, channel_id, order_id, line_id, title, quantity, unit_price)
+SELECT
+    o.tenant_id,
+    o.channel_id,
+    o.order_id,
+    '1' AS line_id,
+    'Sticker' AS title,
+    1 AS quantity,
+    5.00 AS unit_price
+FROM o;
+
+WITH o AS (
+    INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total, placed_at)
+    VALUES ('demo', 'shop', 'o3', 'USD', 15.00, '2024-03-03 10:00+00')
+    RETURNING tenant_id, channel_id, order_id
+)
+
+INSERT INTO orders.order_lines (tenant_id, channel_id, order_id, line_id, title, quantity, unit_price)
+SELECT
+    o.tenant_id,
+    o.channel_id,
+    o.order_id,
+    '1' AS line_id,
+    'Cap' AS title,
+    1 AS quantity,
+    12.00 AS unit_price
+FROM o;
 
 SELECT api.bank_statement__import('demo', jsonb_build_object(
     'file_sha256', repeat('ab', 32),

@@ -40,9 +40,15 @@ def _line(line: StatementLine) -> dict[str, Any]:
     }
 
 
-def _statement(st: Statement) -> dict[str, Any]:
+def _statement(st: Statement, default_account: str | None) -> dict[str, Any]:
+    # An export that does not name its account (many single-account CSVs) gets the --account
+    # given, else a stable name from its format and bank/profile: never the file name, which
+    # changes between downloads and would defeat the dedup.
+    account = (
+        st.account_id.strip() or default_account or f"{_format_key(st.fmt)}:{st.bank or 'default'}"
+    )
     return {
-        "account_id": st.account_id,
+        "account_id": account,
         "currency": st.currency,
         "bank": st.bank,
         "statement_id": st.statement_id,
@@ -77,7 +83,7 @@ def build_document(
         "file_name": file_name,
         "format": _format_key(statements[0].fmt),
         "default_account_id": account_id,
-        "statements": [_statement(s) for s in statements],
+        "statements": [_statement(s, account_id) for s in statements],
     }
 
 
