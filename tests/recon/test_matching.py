@@ -63,7 +63,7 @@ def test_inconsistent_payout_is_a_variance_and_an_exception_not_a_match(
     # matcher when no document exists), none for the consistent payouts
     exc = db.execute(
         "SELECT reason_code, category, source_id FROM sync.exceptions"
-        " WHERE tenant_id = 'demo' AND status = 'open'"
+        " WHERE tenant_id = 'demo' AND status = 'open' AND source_type = 'payout'"
     ).fetchall()
     assert exc == [("PAYOUT_MISMATCH", "source_data", "stripe:po_bad")]
 
@@ -113,7 +113,9 @@ def test_rerun_is_stable_and_a_changed_payout_is_rematched(db: psycopg.Connectio
     res = again[0]
     assert res["matched_reference"] + res["matched_amount_date"] + res["matched_batch"] == 0
     assert _state(db) == before
-    open_exc = "SELECT count(*) FROM sync.exceptions WHERE status = 'open'"
+    open_exc = (
+        "SELECT count(*) FROM sync.exceptions WHERE status = 'open' AND source_type = 'payout'"
+    )
     assert db.execute(open_exc).fetchone() == (1,)
     # the provider corrects po_bad's amount to what its transactions say: still no 505 deposit
     db.execute("UPDATE orders.payouts SET amount = 505.00 WHERE payout_id = 'po_bad'")
