@@ -5,7 +5,7 @@ SELECT
     fault,
     source_type,
     source_id,
-    repetitions,
+
     status,
     remedy
 FROM analytics.rpt_exceptions
