@@ -1,11 +1,10 @@
--- The open exception queue: reason, who must act, repetitions, remedy.
+-- The open exception queue: reason, who must act, remedy.
 SELECT
     reason_code,
     category,
     fault,
     source_type,
     source_id,
-
     status,
     remedy
 FROM analytics.rpt_exceptions
