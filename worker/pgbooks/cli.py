@@ -11,6 +11,7 @@ import typer
 from pgbooks.audit.cli import audit_app, close_app
 from pgbooks.db.cli import app as db_app
 from pgbooks.ingest.cli import app as ingest_app
+from pgbooks.recon.cli import mount as mount_recon
 from pgbooks.status import status_cmd
 from pgbooks.sync import cli as sync_cli
 from qbo_sandbox.cli import app as sandbox_app
@@ -28,6 +29,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(ingest_app)  # receive, backfill, ingest process|status
 sync_cli.register(app)
 app.command("status")(status_cmd)
+mount_recon(app)  # bank, recon, exceptions
 
 
 def main() -> None:

@@ -180,6 +180,17 @@ def _parse(data: bytes, profile: CsvProfile | None) -> list[Statement]:
             if header is not None and [c.strip() for c in cells] == header:
                 continue  # header repeated (concatenated exports)
             assert profile is not None
+            if (
+                header is not None
+                and len(cells) > len(header)
+                and any(c.strip() for c in cells[len(header) :])
+            ):
+                raise StatementParseError(
+                    FMT,
+                    f"row has {len(cells)} cells but the header has {len(header)} "
+                    "(an unquoted decimal or thousands separator?)",
+                    line=start_line,
+                )
             line = _line(_Row(cells, index), profile, start_line)
             groups.setdefault(_line_key(line, _Row(cells, index), profile), []).append(line)
     except csv.Error as exc:

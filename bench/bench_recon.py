@@ -1,0 +1,168 @@
+"""Reconciliation views over 1,000,000 orders: query time of the per-tenant summaries.
+
+Standalone: ``.venv/bin/python bench/bench_recon.py [--orders N]``. Builds a throwaway database
+(migrations + code), bulk-loads a big tenant (N orders with their documents, one payout per 100
+orders with its balance transactions, a bank statement that carries 98% of the payouts) and a
+small tenant (1% of N), runs the matcher, then times each view query (best of 3) and prints the
+ratios side by side: against the 1 s goal, big vs small tenant. Peak RSS of this process and of
+the PostgreSQL backend that ran the queries are printed at the end. Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import psycopg
+
+from pgbooks import devdb
+from pgbooks.db.migrate import migrate
+
+GOAL_S = 1.0
+
+LOAD = """
+SET session_replication_role = replica;
+INSERT INTO orders.tenants (tenant_id, name) VALUES (%(t)s, %(t)s);
+INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency)
+VALUES (%(t)s, 'shop', 'shopify', 'Shop', 'USD');
+INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total,
+    stated_total_tax, placed_at, is_test)
+SELECT %(t)s, 'shop', 'o' || g, 'USD', (g %% 5000) / 100.0 + 1, 0, timestamptz '2024-01-01'
+    + (g %% 365) * interval '1 day', g %% 1000 = 0
+FROM generate_series(1, %(n)s) AS g;
+INSERT INTO books.documents (tenant_id, doc_type, source_type, source_id, source_role, status,
+    currency, total_amount, txn_date)
+SELECT %(t)s, 'sales_receipt', 'order', 'shop:o' || g, 'main',
+    CASE WHEN g %% 97 = 0 THEN 'blocked' ELSE 'ready' END, 'USD',
+    (g %% 5000) / 100.0 + 1 + CASE WHEN g %% 211 = 0 THEN 0.01 ELSE 0 END,
+    date '2024-01-01' + g %% 365
+FROM generate_series(1, %(n)s) AS g
+WHERE g %% 50 <> 0;
+INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount, currency, payout_date,
+    arrival_date)
+SELECT %(t)s, 'shop', 'p' || p, 'paid',
+    sum((g %% 5000) / 100.0 + 1) - sum(round(((g %% 5000) / 100.0 + 1) * 0.03, 2)),
+    'USD', date '2024-01-01' + p %% 365, date '2024-01-02' + p %% 365
+FROM generate_series(1, %(n)s) AS g CROSS JOIN LATERAL (SELECT (g - 1) / 100 AS p) AS x
+GROUP BY p;
+INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id, payout_id,
+    type, source_order_id, amount, fee, net, currency)
+SELECT %(t)s, 'shop', 'bt' || g, 'p' || ((g - 1) / 100), 'charge', 'o' || g,
+    (g %% 5000) / 100.0 + 1,
+    round(((g %% 5000) / 100.0 + 1) * 0.03, 2),
+    (g %% 5000) / 100.0 + 1 - round(((g %% 5000) / 100.0 + 1) * 0.03, 2), 'USD'
+FROM generate_series(1, %(n)s) AS g;
+INSERT INTO ingest.bank_statements (tenant_id, file_sha256, statement_index, format, account_id,
+    currency, line_count, new_line_count)
+VALUES (%(t)s, repeat('0', 64), 0, 'csv', 'chk', 'USD', 0, 0);
+INSERT INTO ingest.bank_lines (tenant_id, statement_id, account_id, dedup_key, fingerprint,
+    booking_date, amount, currency, description)
+SELECT %(t)s, s.statement_id, 'chk', 'l' || p.payout_id, md5(p.payout_id) || md5(p.payout_id),
+    p.arrival_date + 1, p.amount, 'USD', 'SHOPIFY PAYOUT'
+FROM orders.payouts AS p, ingest.bank_statements AS s
+WHERE p.tenant_id = %(t)s AND s.tenant_id = %(t)s AND hashtext(p.payout_id) %% 50 <> 0;
+SET session_replication_role = origin;
+"""
+
+QUERIES = {
+    "order accuracy (per tenant)": (
+        "SELECT * FROM analytics.rpt_recon_accuracy WHERE tenant_id = %s"
+    ),
+    "order recon problems (per tenant)": (
+        "SELECT recon_state, count(*) FROM analytics.rpt_order_reconciliation"
+        " WHERE tenant_id = %s GROUP BY recon_state"
+    ),
+    "clearing balance (per tenant)": (
+        "SELECT * FROM analytics.rpt_clearing_balance WHERE tenant_id = %s"
+    ),
+    "payout states (per tenant)": (
+        "SELECT recon_state, count(*), sum(payout_amount) FROM analytics.rpt_payout_reconciliation"
+        " WHERE tenant_id = %s GROUP BY recon_state"
+    ),
+    "variance by cause (per tenant)": (
+        "SELECT cause, sum(amount) FROM analytics.rpt_payout_variance"
+        " WHERE tenant_id = %s GROUP BY cause"
+    ),
+    "unmatched both sides (per tenant)": (
+        "SELECT side, count(*) FROM analytics.rpt_bank_unmatched WHERE tenant_id = %s GROUP BY side"
+    ),
+}
+
+
+def _best(conn: psycopg.Connection, sql: str, arg: str, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        conn.execute(sql, (arg,)).fetchall()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _backend_hwm_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=1_000_000)
+    n = ap.parse_args().orders
+    small = max(n // 100, 100)
+    with devdb.server() as srv:
+        name = "pgbooks_bench_recon"
+        with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            migrate(srv.url(name))
+            with psycopg.connect(srv.url(name), autocommit=True) as conn:
+                t0 = time.perf_counter()
+                for tenant, count in (("big", n), ("small", small)):
+                    params = {"t": tenant, "n": count}
+                    for stmt in (x.strip() for x in LOAD.split(";\n") if x.strip()):
+                        conn.execute(stmt, params if "%(" in stmt else None)
+                conn.execute("VACUUM ANALYZE")
+                load_s = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                res = conn.execute("SELECT api.bank__match('big', 5)").fetchone()
+                match_s = time.perf_counter() - t1
+                assert res is not None
+                print(
+                    f"data: {n:,} + {small:,} orders, {n // 100:,} payouts (big),"
+                    f" loaded in {load_s:.1f} s (bulk, triggers off)"
+                )
+                print(f"matcher on big tenant: {match_s:.2f} s -> {res[0]}")
+                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                print()
+                print(
+                    f"{'query':<36} {'big (s)':>9} {'small (s)':>10}"
+                    f" {'big/goal':>9} {'big/small':>10}"
+                )
+                for label, sql in QUERIES.items():
+                    big_s = _best(conn, sql, "big")
+                    small_s = _best(conn, sql, "small")
+                    print(
+                        f"{label:<36} {big_s:>9.3f} {small_s:>10.3f} {big_s / GOAL_S:>9.2f}"
+                        f" {big_s / small_s:>10.1f}"
+                    )
+                hwm = _backend_hwm_kb(pid)
+        finally:
+            with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print()
+    print(
+        f"peak RSS: bench process {me / 1024:.0f} MiB; postgres backend "
+        f"{(hwm or 0) / 1024:.0f} MiB" + ("" if hwm else " (not readable)")
+    )
+
+
+if __name__ == "__main__":
+    main()
