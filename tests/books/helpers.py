@@ -233,7 +233,7 @@ def exceptions(db: psycopg.Connection, tenant: str) -> dict[str, dict[str, Any]]
     return {r[0]: {"category": r[1], "message": r[2], "detail": r[3], "diff": r[4]} for r in rows}
 
 
-def _resolve(node: Any, ids: dict[int, str]) -> Any:
+def resolve_placeholders(node: Any, ids: dict[int, str]) -> Any:
     """Replace {"document_id": N} by {"value": id} and TxnDocumentId by TxnId (test-side render)."""
     if isinstance(node, dict):
         if set(node) == {"document_id"}:
@@ -243,10 +243,10 @@ def _resolve(node: Any, ids: dict[int, str]) -> Any:
             if k == "TxnDocumentId":
                 out["TxnId"] = ids[int(v)]
             else:
-                out[k] = _resolve(v, ids)
+                out[k] = resolve_placeholders(v, ids)
         return out
     if isinstance(node, list):
-        return [_resolve(x, ids) for x in node]
+        return [resolve_placeholders(x, ids) for x in node]
     return node
 
 
@@ -272,7 +272,9 @@ def post_all(
                     continue
                 entity = ENTITY[d["doc_type"]]
                 resp = client.post(
-                    f"{url}/{entity.lower()}", json=_resolve(d["body"], ids), headers=headers
+                    f"{url}/{entity.lower()}",
+                    json=resolve_placeholders(d["body"], ids),
+                    headers=headers,
                 )
                 assert resp.status_code == 200, (d["doc_type"], d["body"], resp.text)
                 obj = resp.json()[entity]

@@ -13,6 +13,7 @@ from .helpers import (
     exceptions,
     load_shopify_order,
     post_all,
+    resolve_placeholders,
     shopify_order,
 )
 
@@ -202,3 +203,31 @@ def test_platform_rounding_that_differs_from_quickbooks_is_sent_amount_only_and_
     assert note is not None and "10.01" in note[0]
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("10.00")
+
+
+def test_delivery_renderer_resolves_our_placeholders_like_the_golden_posts(
+    db: psycopg.Connection, tenant: str
+) -> None:
+    """Contract with sync: logic.document__render_qbo turns our bodies into what we post."""
+    load_shopify_order(db, tenant, shopify_order(1073459983))
+    add_transaction(
+        db, tenant, "1073459983", transaction_id="cap1", kind="capture", amount="199.00"
+    )
+    docs = documents(db, tenant)
+    ids = {d["document_id"]: str(100 + d["document_id"]) for d in docs}
+    for d in docs:
+        if d["doc_type"] != "payment":
+            db.execute(
+                "INSERT INTO sync.remote_objects (tenant_id, document_id, realm_id, entity,"
+                " remote_id, sync_token, synced_version, snapshot)"
+                " VALUES (%s, %s, 'r1', %s, %s, '0', 1, '{}')",
+                (tenant, d["document_id"], d["doc_type"], ids[d["document_id"]]),
+            )
+    pay = next(d for d in docs if d["doc_type"] == "payment")
+    rendered = db.execute(
+        "SELECT logic.document__render_qbo(%s, %s)", (tenant, pay["document_id"])
+    ).fetchone()
+    assert rendered is not None
+    expected = resolve_placeholders(pay["body"], ids)
+    for key in ("CustomerRef", "Line", "TotalAmt", "DepositToAccountRef"):
+        assert rendered[0][key] == expected[key], key
