@@ -26,6 +26,11 @@ def connect_cmd(
         None, "--code", help="Authorization code from the callback URL (browser flow)."
     ),
     redirect_uri: str = typer.Option("http://127.0.0.1:8711/callback", "--redirect-uri"),
+    discover: bool = typer.Option(
+        True,
+        "--discover/--no-discover",
+        help="Read the company's accounts, items, tax codes and preferences as tenant defaults.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Authorize a QuickBooks company for a tenant and store its tokens (encrypted)."""
@@ -43,11 +48,20 @@ def connect_cmd(
             realm_id=realm,
             code=code,
             redirect_uri=redirect_uri,
+            discover_defaults=discover,
         )
     except (AuthLost, SecretKeyError) as exc:
         fail(str(exc))
         raise typer.Exit(exitcodes.ERROR) from exc
-    emit(facts, as_json=as_json, human=f"connected tenant {tenant} to realm {facts['realm_id']}")
+    human = f"connected tenant {tenant} to realm {facts['realm_id']}"
+    missing = (facts.get("defaults") or {}).get("missing_roles")
+    if facts.get("defaults") is not None:
+        human += "\ndefaults discovered" + (
+            f"; no account found for: {', '.join(missing)} (set them in books.account_map)"
+            if missing
+            else ""
+        )
+    emit(facts, as_json=as_json, human=human)
 
 
 def worker_cmd(

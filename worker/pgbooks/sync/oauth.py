@@ -112,6 +112,7 @@ def connect(
     redirect_uri: str = "http://127.0.0.1:8711/callback",
     client: OAuthClient | None = None,
     cipher: TokenCipher | None = None,
+    discover_defaults: bool = True,
 ) -> dict[str, Any]:
     """Run the authorization-code flow and store the connection. Returns non-secret facts.
 
@@ -155,9 +156,24 @@ def connect(
                 f["hard_expires_at"],
             ),
         ).fetchone()
+    defaults: dict[str, Any] | None = None
+    if discover_defaults:
+        # Zero configuration: read the company's accounts, items, tax codes and preferences and
+        # store them as the tenant's editable defaults (books.tenant_settings / account_map).
+        from pgbooks.books.discover import discover_company_defaults
+
+        company_url = f"{api_base_url.rstrip('/')}/v3/company/{realm_id}"
+        with (
+            psycopg.connect(db_url, autocommit=True) as conn,
+            httpx.Client(timeout=30.0) as http,
+        ):
+            defaults = discover_company_defaults(
+                conn, tenant_id, http, company_url, str(body["access_token"])
+            )
     return {
         "tenant_id": tenant_id,
         "realm_id": realm_id,
+        "defaults": defaults,
         "token_version": version[0] if version else None,
         "access_expires_at": f["access_expires_at"].isoformat() if f["access_expires_at"] else None,
         "refresh_expires_at": (
