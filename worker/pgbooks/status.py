@@ -1,6 +1,6 @@
 """``pgbooks status``: the one screen an operator looks at first.
 
-Per tenant/realm: delivery backlog (pending + in flight), oldest pending age, documents accepted
+Per tenant/realm: delivery backlog (deliverable pending + in flight; held or blocked counted apart), oldest pending age, documents accepted
 in the last 5 minutes and hour, failures in the last hour, open exceptions, access-token and
 refresh-token expiry, paused flag, last successful delivery; plus raw webhook events waiting or
 quarantined. Exit code 3 (needs attention) when a realm is paused, a token is expired, or there are
@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import typer
 from psycopg.rows import dict_row
+from rich.console import Console
 from rich.table import Table
 
 from pgbooks import exitcodes
@@ -29,9 +30,13 @@ SELECT
     c.access_expires_at,
     c.refresh_hard_expires_at,
     (SELECT count(*) FROM sync.outbox AS o
-      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')) AS backlog,
+      JOIN books.documents AS d ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
+      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')
+        AND (d.status = 'ready' OR o.state = 'claimed')) AS backlog,
     (SELECT count(*) FROM sync.outbox AS o
-      WHERE o.tenant_id = t.tenant_id AND o.state = 'held') AS held,
+      JOIN books.documents AS d ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
+      WHERE o.tenant_id = t.tenant_id
+        AND (o.state = 'held' OR (o.state = 'pending' AND d.status <> 'ready'))) AS held,
     (SELECT extract(EPOCH FROM now() - min(o.pending_since))::integer FROM sync.outbox AS o
       WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')) AS oldest_pending_s,
     (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
@@ -122,7 +127,7 @@ def _print(facts: dict[str, Any]) -> None:
         table.add_row(
             r["tenant_id"],
             r["realm_id"] or "-",
-            f"{r['backlog']}" + (f" (+{r['held']} held)" if r["held"] else ""),
+            f"{r['backlog']}" + (f" (+{r['held']} held/blocked)" if r["held"] else ""),
             "-" if r["oldest_pending_s"] is None else f"{r['oldest_pending_s']} s",
             f"{r['accepted_5m']}/{r['accepted_1h']}",
             str(r["failures_1h"]),
@@ -130,9 +135,11 @@ def _print(facts: dict[str, Any]) -> None:
             token,
             "-" if r["last_success_at"] is None else f"{r['last_success_at']:%Y-%m-%d %H:%M:%S}",
         )
-    console.print(table)
+    # piped output (no terminal) must not wrap cells: give the table the width it needs
+    out = console if console.is_terminal else Console(width=160)
+    out.print(table)
     raw = facts["raw_events"]
-    console.print(
+    out.print(
         f"raw webhook events: {raw.get('pending', 0)} pending, "
         f"{raw.get('quarantined', 0)} quarantined",
         highlight=False,
