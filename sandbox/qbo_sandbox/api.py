@@ -91,6 +91,10 @@ class Api:
             more = True
             while more:
                 msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    # The client went away before the body was complete: like QuickBooks, act on
+                    # nothing and remember nothing (no requestid cache entry for a partial body).
+                    return None
                 body += msg.get("body", b"")
                 more = msg.get("more_body", False)
 

@@ -83,3 +83,25 @@ def test_batch_key_is_requestid_plus_bid(company: Company) -> None:
     assert r3.status_code == 200 and err["code"] == "6000"
     assert "which is 55 characters" in err["Detail"]
     assert company.count("Customer") == 2
+
+
+def test_body_cut_off_by_a_disconnect_is_not_processed_nor_cached(company: Company) -> None:
+    """A client that dies mid-body must not leave a fault cached under its requestid."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(company.sb.base_url)
+    body = json.dumps({"DisplayName": "Cut Off Customer"}).encode()
+    path = f"/v3/company/{company.realm_id}/customer?requestid=cut-1&minorversion=75"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {url.hostname}\r\n"
+        f"Authorization: Bearer {company.token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(head + body[:10])  # then the connection drops
+    full = company.post("/customer", {"DisplayName": "Cut Off Customer"}, requestid="cut-1")
+    assert full.status_code == 200, full.text
+    assert full.json()["Customer"]["DisplayName"] == "Cut Off Customer"
+    assert company.count("Customer", DisplayName="Cut Off Customer") == 1
