@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PG_PACKAGES := postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-plpgsql-check
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-packages venv test lint fmt migrate demo bench chaos clean
+.PHONY: help setup system-packages venv test lint fmt migrate demo bench bench-tools chaos clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,8 +54,14 @@ migrate: venv ## migrate $$DATABASE_URL (alembic upgrade head + reload code)
 demo: venv ## run the main job end to end on local Postgres + the local QuickBooks sandbox
 	$(BIN)/python -m pgbooks.demo
 
-bench: venv ## benchmarks: ratios measured side by side in one run, with peak RSS
+bench: venv bench-tools ## benchmarks: ratios measured side by side in one run, with peak RSS
 	$(BIN)/python bench/run_all.py
+
+bench-tools: ## apt-install wrk (a C load generator, so the client is not the bottleneck) when root
+	command -v wrk >/dev/null && exit 0
+	if [ "$$(id -u)" != 0 ]; then echo "note: wrk missing (apt-get install wrk); benches fall back to Python clients" >&2; exit 0; fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends wrk || { apt-get update && apt-get install -y --no-install-recommends wrk; } || echo "note: wrk not installed; Python clients used" >&2
 
 chaos: venv ## delivery chaos run: 10,000 orders, every fault + worker SIGKILL + PostgreSQL restart
 	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
