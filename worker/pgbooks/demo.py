@@ -268,23 +268,12 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, *params: object) -> Any:
 
 
 def _pending_work(conn: psycopg.Connection[Any]) -> int:
-    """Raw events still to normalize + outbox entries that can still be delivered.
+    """Raw events still to normalize + deliverable outbox entries (``api.realms__status``).
 
-    An entry whose document is blocked by an exception, or that waits for a dependency that is
-    itself blocked, is not pending work: it is on the operator's desk (listed in the report)."""
+    Entries held or blocked by an exception are on the operator's desk, not pending work."""
     raw = _scalar(conn, "SELECT count(*) FROM ingest.raw_events WHERE status = 'pending'")
-    outbox = _scalar(
-        conn,
-        "SELECT count(*) FROM sync.outbox AS o"
-        " JOIN books.documents AS d USING (tenant_id, document_id)"
-        " WHERE o.state IN ('pending', 'claimed')"
-        "   AND (o.state = 'claimed' OR o.request_id IS NOT NULL OR (d.status = 'ready'"
-        "   AND NOT EXISTS (SELECT 1 FROM unnest(d.depends_on) AS dep (id)"
-        "        JOIN books.documents AS x ON x.tenant_id = d.tenant_id AND x.document_id = dep.id"
-        "        WHERE x.status <> 'ready' AND NOT EXISTS (SELECT 1 FROM sync.remote_objects AS r"
-        "            WHERE r.tenant_id = x.tenant_id AND r.document_id = x.document_id))))",
-    )
-    return int(raw) + int(outbox)
+    backlog = _scalar(conn, "SELECT coalesce(sum(backlog), 0) FROM api.realms__status()")
+    return int(raw) + int(backlog)
 
 
 def _report(conn: psycopg.Connection[Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -22,39 +22,7 @@ from pgbooks import exitcodes
 from pgbooks.config import load_settings, redact_url
 from pgbooks.output import console, emit, fail
 
-REALMS_SQL = """
-SELECT
-    t.tenant_id,
-    c.realm_id,
-    coalesce(c.paused, FALSE) AS paused,
-    c.paused_reason,
-    c.access_expires_at,
-    c.refresh_hard_expires_at,
-    (SELECT count(*) FROM sync.outbox AS o
-      JOIN books.documents AS d ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
-      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')
-        AND (d.status = 'ready' OR o.state = 'claimed')) AS backlog,
-    (SELECT count(*) FROM sync.outbox AS o
-      JOIN books.documents AS d ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
-      WHERE o.tenant_id = t.tenant_id
-        AND (o.state = 'held' OR (o.state = 'pending' AND d.status <> 'ready'))) AS held,
-    (SELECT extract(EPOCH FROM now() - min(o.pending_since))::integer FROM sync.outbox AS o
-      WHERE o.tenant_id = t.tenant_id AND o.state IN ('pending', 'claimed')) AS oldest_pending_s,
-    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
-        AND a.event = 'accepted' AND a.created_at > now() - interval '5 minutes') AS accepted_5m,
-    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
-        AND a.event = 'accepted' AND a.created_at > now() - interval '1 hour') AS accepted_1h,
-    (SELECT count(*) FROM sync.attempts AS a WHERE a.tenant_id = t.tenant_id
-        AND a.event IN ('transient', 'data_fault', 'auth_fault', 'exhausted', 'render_failed')
-        AND a.created_at > now() - interval '1 hour') AS failures_1h,
-    (SELECT max(a.created_at) FROM sync.attempts AS a
-      WHERE a.tenant_id = t.tenant_id AND a.event = 'accepted') AS last_success_at,
-    (SELECT count(*) FROM sync.exceptions AS e
-      WHERE e.tenant_id = t.tenant_id AND e.status = 'open') AS open_exceptions
-FROM orders.tenants AS t
-LEFT JOIN sync.connections AS c ON c.tenant_id = t.tenant_id
-ORDER BY t.tenant_id
-"""
+REALMS_SQL = "SELECT * FROM api.realms__status()"
 
 RAW_SQL = """
 SELECT status, count(*) AS events FROM ingest.raw_events
@@ -91,7 +59,7 @@ def status_cmd(
     except psycopg.OperationalError as exc:
         fail(f"cannot reach {redact_url(url)}: {exc}")
         raise typer.Exit(exitcodes.NO_DATABASE) from exc
-    except psycopg.errors.UndefinedTable as exc:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction) as exc:
         fail(f"database not migrated ({exc.diag.message_primary}): run `pgbooks db migrate`")
         raise typer.Exit(exitcodes.ATTENTION) from exc
     if as_json:
