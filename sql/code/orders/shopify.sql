@@ -264,6 +264,7 @@ BEGIN
         recorded_at = now();
 
     PERFORM logic.order__clear_parts(p_tenant_id, p_channel_id, v_id);
+    PERFORM logic.catalogue__upsert(p_tenant_id, p_channel_id, v_lines, 'shopify');
 
     FOR v_item, v_n IN SELECT t.value, t.n FROM jsonb_array_elements(v_lines) WITH ORDINALITY AS t (value, n) LOOP
         v_line_id := coalesce(logic.payload__text(v_item -> 'id', 'order.line_items[].id'), v_n::text);
@@ -480,9 +481,10 @@ BEGIN
         WHEN 'order_transactions' THEN 'transaction'
         WHEN 'payouts' THEN 'payout'
         WHEN 'balance_transactions' THEN 'balance_transaction'
+        WHEN 'disputes' THEN 'dispute'
     END;
     IF v_wrapper IS NULL OR p_topic IN ('orders/delete', 'orders/edited') THEN
-        PERFORM logic.payload__unsupported('shopify', p_topic, 'orders/*, refunds/create, order_transactions/create, payouts/*, balance_transactions/*');
+        PERFORM logic.payload__unsupported('shopify', p_topic, 'orders/*, refunds/create, order_transactions/create, payouts/*, balance_transactions/*, disputes/*');
     END IF;
     v_body := logic.payload__object(coalesce(p_payload -> v_wrapper, p_payload), v_wrapper);
     RETURN CASE v_wrapper
@@ -490,6 +492,7 @@ BEGIN
         WHEN 'refund' THEN logic.shopify__refund_upsert(p_tenant_id, p_channel_id, v_body, v_currency)
         WHEN 'transaction' THEN logic.shopify__transaction_upsert(p_tenant_id, p_channel_id, v_body, v_currency)
         WHEN 'payout' THEN logic.shopify__payout_upsert(p_tenant_id, p_channel_id, v_body, v_currency)
+        WHEN 'dispute' THEN logic.shopify__dispute_upsert(p_tenant_id, p_channel_id, v_body, v_currency)
         ELSE logic.shopify__balance_transaction_upsert(p_tenant_id, p_channel_id, v_body, v_currency)
     END;
 END;

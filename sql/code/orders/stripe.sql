@@ -289,12 +289,13 @@ DECLARE
     -- the object's own "object" field decides; fixtures that omit it fall back on the event type
     v_kind text := coalesce(
         logic.payload__text(v_object -> 'object', 'event.data.object.object'),
-        CASE WHEN v_type LIKE 'charge.refund.%' THEN 'refund' ELSE split_part(v_type, '.', 1) END
+        CASE WHEN v_type LIKE 'charge.refund.%' THEN 'refund' WHEN v_type LIKE 'charge.dispute.%' THEN 'dispute' ELSE split_part(v_type, '.', 1) END
     );
 BEGIN
     RETURN CASE v_kind
         WHEN 'charge' THEN logic.stripe__charge_upsert(p_tenant_id, p_channel_id, v_object, v_event_at, v_currency)
         WHEN 'refund' THEN logic.stripe__refund_upsert(p_tenant_id, p_channel_id, v_object, v_currency)
+        WHEN 'dispute' THEN logic.stripe__dispute_upsert(p_tenant_id, p_channel_id, v_object, v_event_at, v_currency)
         WHEN 'payout' THEN logic.stripe__payout_upsert(p_tenant_id, p_channel_id, v_object, v_event_at, v_currency)
         WHEN 'balance_transaction'
             THEN logic.stripe__balance_transaction_upsert(p_tenant_id, p_channel_id, v_object, v_currency)
@@ -305,14 +306,14 @@ END;
 $$;
 
 COMMENT ON FUNCTION logic.stripe__dispatch(text, text, text, jsonb) IS
-'Stripe event dispatch on data.object.object: charges, refunds, payouts, balance transactions.';
+'Stripe event dispatch on data.object.object: charges, refunds, disputes, payouts, balance transactions.';
 
 CREATE FUNCTION logic.stripe__unsupported(p_topic text, p_kind text)
 RETURNS text
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM logic.payload__unsupported('stripe', p_topic, format('object "%s"; handled: charge, refund, payout, balance_transaction, balance', p_kind));
+    PERFORM logic.payload__unsupported('stripe', p_topic, format('object "%s"; handled: charge, refund, dispute, payout, balance_transaction, balance', p_kind));
     RETURN NULL;
 END;
 $$;

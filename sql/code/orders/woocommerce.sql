@@ -171,6 +171,9 @@ BEGIN
         recorded_at = now();
 
     PERFORM logic.order__clear_parts(p_tenant_id, p_channel_id, v_id);
+    PERFORM logic.catalogue__upsert(
+        p_tenant_id, p_channel_id, logic.payload__array(p_order -> 'line_items', 'order.line_items'), 'woocommerce'
+    );
 
     FOR v_item, v_n IN
         SELECT t.value, t.n

@@ -16,7 +16,7 @@ CREATE TABLE orders.events (
     CONSTRAINT events_event_type_format CHECK (event_type ~ '^[A-Z][A-Za-z]+$'),
     CONSTRAINT events_schema_version_positive CHECK (schema_version >= 1),
     CONSTRAINT events_subject_type_known CHECK (subject_type IN (
-        'order', 'transaction', 'refund', 'payout', 'balance_transaction', 'gift_card'
+        'order', 'transaction', 'refund', 'payout', 'balance_transaction', 'gift_card', 'dispute'
     ))
 );
 
