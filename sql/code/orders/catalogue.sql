@@ -11,6 +11,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- one statement: the item CTE is read once, products are written by a data-modifying CTE
     WITH item AS (
         SELECT
             nullif(nullif(i.value ->> 'product_id', ''), '0') AS product_id,
@@ -31,34 +32,22 @@ BEGIN
         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_items) = 'array' THEN p_items ELSE '[]' END)
             WITH ORDINALITY AS i (value, n)
         WHERE jsonb_typeof(i.value) = 'object'
-    )
-    INSERT INTO orders.products AS p (tenant_id, channel_id, product_id, title, vendor)
-    SELECT DISTINCT ON (item.product_id)
-        p_tenant_id, p_channel_id, item.product_id, coalesce(item.product_title, 'product ' || item.product_id),
-        item.vendor
-    FROM item
-    WHERE item.product_id IS NOT NULL
-    ORDER BY item.product_id, item.n DESC
-    ON CONFLICT (tenant_id, channel_id, product_id) DO UPDATE SET
-        title = excluded.title, vendor = coalesce(excluded.vendor, p.vendor), recorded_at = now()
-    WHERE (p.title, p.vendor) IS DISTINCT FROM (excluded.title, coalesce(excluded.vendor, p.vendor));
+    ),
 
-    WITH item AS (
-        SELECT
-            nullif(nullif(i.value ->> 'product_id', ''), '0') AS product_id,
-            nullif(nullif(
-                i.value ->> CASE p_platform WHEN 'woocommerce' THEN 'variation_id' ELSE 'variant_id' END, ''
-            ), '0') AS variant_id,
-            nullif(i.value ->> 'sku', '') AS sku,
-            CASE p_platform
-                WHEN 'woocommerce' THEN i.value ->> 'name'
-                ELSE coalesce(nullif(i.value ->> 'variant_title', ''), i.value ->> 'name')
-            END AS variant_title,
-            i.n
-        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_items) = 'array' THEN p_items ELSE '[]' END)
-            WITH ORDINALITY AS i (value, n)
-        WHERE jsonb_typeof(i.value) = 'object'
+    product AS (
+        INSERT INTO orders.products AS p (tenant_id, channel_id, product_id, title, vendor)
+        SELECT DISTINCT ON (item.product_id)
+            p_tenant_id, p_channel_id, item.product_id,
+            coalesce(item.product_title, 'product ' || item.product_id), item.vendor
+        FROM item
+        WHERE item.product_id IS NOT NULL
+        ORDER BY item.product_id, item.n DESC
+        ON CONFLICT (tenant_id, channel_id, product_id) DO UPDATE SET
+            title = excluded.title, vendor = coalesce(excluded.vendor, p.vendor), recorded_at = now()
+        WHERE (p.title, p.vendor) IS DISTINCT FROM (excluded.title, coalesce(excluded.vendor, p.vendor))
+        RETURNING 1
     )
+
     INSERT INTO orders.variants AS v (tenant_id, channel_id, variant_id, product_id, sku, title)
     SELECT DISTINCT ON (item.variant_id)
         p_tenant_id, p_channel_id, item.variant_id, item.product_id, item.sku, item.variant_title
