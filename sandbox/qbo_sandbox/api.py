@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import faults, jsonutil, query, service
+from . import attachments, faults, jsonutil, query, reports, service
 from .batch import request_id_too_long, run_batch
 from .cdc import change_data_capture
-from .entities import spec_for_path
+from .entities import SPECS, spec_for_path
 from .jsonutil import BadJson
 from .sandbox import Sandbox
 from .state import CachedResponse, Entity, Realm
@@ -155,9 +155,15 @@ class Api:
                 allow_duplicate_docnum="allowduplicatedocnum" in params.get("include", "").lower(),
                 force_stale=decision.stale,
             )
-            ctx = service.Ctx(realm, opts)
+            host = headers.get(b"host")
+            if host is None:
+                server = scope.get("server") or ("127.0.0.1", 80)
+                host = f"{server[0]}:{server[1]}".encode()
+            base_url = f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}"
+            ctx = service.Ctx(realm, opts, base_url=base_url)
             try:
-                reply = self.dispatch(ctx, method, rest, params, body, rid)
+                ctype = headers.get(b"content-type", b"").decode("latin-1")
+                reply = self.dispatch(ctx, method, rest, params, body, rid, ctype)
             except faults.QBOFault as f:
                 reply = _fault_reply(sb, f)
             except Exception:  # never crash the connection for a bug; report a SystemFault
@@ -187,6 +193,7 @@ class Api:
         params: dict[str, str],
         body: bytes,
         rid: str | None,
+        ctype: str = "",
     ) -> Reply:
         sb = self.sb
         realm = ctx.realm
@@ -222,6 +229,14 @@ class Api:
             elif len(rest) == 2 and rest[1] != realm.realm_id:
                 raise faults.object_not_found()
             return self._wrap("CompanyInfo", realm.company_info)
+        if head == "upload" and len(rest) == 1 and method == "POST":
+            return self._upload(ctx, ctype, body)
+        if head == "download" and len(rest) == 2 and method == "GET":
+            uri = attachments.download_uri(realm, service.validate_id_text(rest[1]))
+            return Reply(200, uri.encode("utf-8"), b"text/plain;charset=utf-8")
+        if head == "reports" and len(rest) == 2 and method == "GET":
+            out = reports.run(realm, rest[1], params)
+            return Reply(200, jsonutil.dumpb(out))
         spec = spec_for_path(head)
         if spec is None:
             raise faults.unsupported_operation(relative)
@@ -277,6 +292,26 @@ class Api:
                 committed=True,
             )
         raise faults.unsupported_operation(relative)
+
+    def _upload(self, ctx: service.Ctx, ctype: str, body: bytes) -> Reply:
+        """Multipart upload: one AttachableResponse item per file (HTTP 200, per-item Fault)."""
+        spec = SPECS["Attachable"]
+        out: list[dict[str, Any]] = []
+        for meta, upload in attachments.parse_upload(ctype, body):
+            ctx.upload = upload
+            try:
+                data = service.clean(meta or {})
+                obj = service.write(ctx, spec, data, None, None)
+                out.append({"Attachable": obj})
+            except faults.QBOFault as f:
+                out.append({"Fault": f.fault_json()})
+            finally:
+                ctx.upload = None
+        return Reply(
+            200,
+            jsonutil.dumpb({"AttachableResponse": out})[:-1] + _time_suffix(self.sb),
+            committed=bool(ctx.events),
+        )
 
     def _wrap(self, name: str, obj: Entity) -> Reply:
         return Reply(

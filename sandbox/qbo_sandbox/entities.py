@@ -298,6 +298,24 @@ PROPS: dict[str, frozenset[str]] = {
         "PurchaseEx",
     },
     "Transfer": TXN_HEADER | {"FromAccountRef", "ToAccountRef", "Amount"},
+    "Attachable": frozenset(
+        {
+            "AttachableRef",
+            "FileName",
+            "FileAccessUri",
+            "TempDownloadUri",
+            "Size",
+            "ContentType",
+            "Category",
+            "Lat",
+            "Long",
+            "PlaceName",
+            "Note",
+            "Tag",
+            "ThumbnailFileAccessUri",
+            "ThumbnailTempDownloadUri",
+        }
+    ),
     "Bill": TXN_HEADER
     | {
         "VendorRef",
@@ -316,7 +334,7 @@ class EntitySpec:
     """How one QBO entity behaves in the sandbox."""
 
     name: str
-    kind: str  # "name" (name list) | "txn"
+    kind: str  # "name" (name list) | "txn" | "attachable"
     name_field: str | None = None
     namespace: str | None = None  # uniqueness namespace for names
     voidable: bool = False
@@ -374,6 +392,7 @@ _SPECS = [
     EntitySpec("Purchase", "txn", voidable=True),
     EntitySpec("Transfer", "txn", voidable=True),
     EntitySpec("Bill", "txn"),
+    EntitySpec("Attachable", "attachable"),
 ]
 
 SPECS: dict[str, EntitySpec] = {s.name: s for s in _SPECS}

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from . import admin, oauth
+from . import admin, attachments, oauth
 from .api import PREFIX, Api, LostResponseFilter, Receive, Scope, Send
 from .config import SandboxConfig
 from .sandbox import Sandbox
@@ -47,7 +47,8 @@ class SandboxApp:
             )
 
         self.web = Starlette(
-            routes=[Route("/", root), *oauth.ROUTES, *admin.ROUTES], lifespan=lifespan
+            routes=[Route("/", root), *oauth.ROUTES, *admin.ROUTES, *attachments.ROUTES],
+            lifespan=lifespan,
         )
         self.web.state.sandbox = sandbox
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import faults
+from . import attachments, faults
 from .entities import REF_TARGETS, SPECS, EntitySpec
 from .jsonutil import money, to_decimal
 from .state import Entity, Realm
@@ -55,6 +55,8 @@ class Ctx:
     realm: Realm
     opts: Opts = field(default_factory=Opts)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (entity, id, operation)
+    base_url: str = ""  # scheme://host of the request (for Attachable download URLs)
+    upload: attachments.Upload | None = None  # file content for the Attachable being written
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -699,6 +701,8 @@ def _prepare_txn(ctx: Ctx, spec: EntitySpec, obj: Entity, eid: str, old: Entity 
 def _prepare(ctx: Ctx, spec: EntitySpec, obj: Entity, eid: str, old: Entity | None) -> None:
     if spec.kind == "name":
         _prepare_name(ctx, spec, obj, eid, old)
+    elif spec.kind == "attachable":
+        attachments.prepare(ctx.realm, obj, eid, old, ctx.upload, ctx.base_url)
     else:
         _prepare_txn(ctx, spec, obj, eid, old)
 
@@ -780,7 +784,8 @@ def update(ctx: Ctx, spec: EntitySpec, body: Entity) -> Entity:
 def delete(ctx: Ctx, spec: EntitySpec, body: Entity) -> Entity:
     eid = _id(body)
     current = _find(ctx.realm, spec, eid)
-    _stale_check(ctx, body, current)
+    if spec.name != "Attachable" or body.get("SyncToken") not in (None, ""):
+        _stale_check(ctx, body, current)  # recorded: an Attachable is deleted by Id alone
     if spec.kind == "name":
         # name-list "delete" is a deactivation
         return update(
@@ -795,6 +800,8 @@ def delete(ctx: Ctx, spec: EntitySpec, body: Entity) -> Entity:
         _payment_links(ctx.realm, current, eid, -1)
     _balance_change(ctx.realm, spec.name, current, None)
     ctx.realm.remove(spec.name, eid)
+    if spec.name == "Attachable":
+        ctx.realm.attachments.pop(eid, None)
     ctx.realm.voided.discard((spec.name, eid))
     ctx.events.append((spec.name, eid, "Delete"))
     return {"domain": "QBO", "status": "Deleted", "Id": eid}

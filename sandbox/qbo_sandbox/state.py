@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,15 @@ class CachedResponse:
 
     status: int
     body: bytes
+
+
+@dataclass
+class StoredFile:
+    """The bytes behind an uploaded Attachable; ``key`` is the secret part of its download URL."""
+
+    key: str
+    content: bytes
+    content_type: str
 
 
 @dataclass
@@ -44,6 +54,7 @@ class Realm:
     exchange_rates: dict[str, Decimal] = field(default_factory=dict)
     currencies: dict[str, str] = field(default_factory=dict)
     ser_cache: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    attachments: dict[str, StoredFile] = field(default_factory=dict)  # Attachable Id -> file
     # indexes: (namespace, casefolded name) -> {(entity, id)}, (entity, DocNumber) -> {id}
     name_index: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     doc_index: dict[tuple[str, str], set[str]] = field(default_factory=dict)
@@ -155,6 +166,14 @@ class Realm:
             "custom_fields": self.custom_fields,
             "exchange_rates": self.exchange_rates,
             "currencies": self.currencies,
+            "attachments": {
+                k: {
+                    "key": f.key,
+                    "content_type": f.content_type,
+                    "content": base64.b64encode(f.content).decode("ascii"),
+                }
+                for k, f in self.attachments.items()
+            },
         }
 
     @classmethod
@@ -181,6 +200,10 @@ class Realm:
         r.custom_fields = data["custom_fields"]
         r.exchange_rates = {k: Decimal(str(v)) for k, v in data["exchange_rates"].items()}
         r.currencies = data["currencies"]
+        r.attachments = {
+            k: StoredFile(str(f["key"]), base64.b64decode(f["content"]), str(f["content_type"]))
+            for k, f in data.get("attachments", {}).items()
+        }
         for name, table in r.entities.items():
             for obj in table.values():
                 r._index(name, obj)

@@ -29,12 +29,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "realdata" / "quic
 CASSETTES = sorted(FIXTURES.glob("qboapi_vcr__*.yml"))
 
 OUT_OF_SCOPE = {
-    "qboapi_vcr__attachment__create_for_invoice.yml": "Attachments (multipart /upload, "
-    "Attachable) are not simulated",
-    "qboapi_vcr__attachment__delete_attachment.yml": "Attachable entity is not simulated",
-    "qboapi_vcr__attachment__error_estimate.yml": "Attachments (multipart /upload) are not "
-    "simulated",
-    "qboapi_vcr__attachment__read_attachment.yml": "Attachable entity is not simulated",
     "qboapi_vcr__reports__gl.yml": "Reports API (GeneralLedger) is not simulated",
     "qboapi_vcr__reports__profit_and_loss.yml": "Reports API (ProfitAndLoss) is not simulated",
 }
@@ -99,6 +93,9 @@ def _refs(value: Any, out: list[tuple[str, str, str]]) -> None:
         for k, v in value.items():
             if k in REF_TARGETS and isinstance(v, dict) and v.get("value"):
                 out.append((REF_TARGETS[k], str(v["value"]), str(v.get("name", ""))))
+            elif k == "EntityRef" and isinstance(v, dict) and v.get("type") and v.get("value"):
+                # an Attachable's link: the target entity is named by "type"
+                out.append((str(v["type"]), str(v["value"]), str(v.get("name", ""))))
             else:
                 _refs(v, out)
     elif isinstance(value, list):
