@@ -32,6 +32,7 @@ TXN_HEADER = frozenset(
 SALES_FORM = TXN_HEADER | frozenset(
     {
         "CustomerRef",
+        "ARAccountRef",
         "CustomerMemo",
         "BillAddr",
         "ShipAddr",

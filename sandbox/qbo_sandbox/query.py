@@ -270,7 +270,18 @@ def _resolve_entity(name: str) -> str:
 
 def _get(obj: Entity, path: str) -> Any:
     cur: Any = obj
-    for part in path.split("."):
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(cur, list):  # e.g. AttachableRef.EntityRef.value: any element may match
+            rest = ".".join(parts[i:])
+            found = _AnyOf()
+            for v in cur:
+                got = _get(v, rest) if isinstance(v, dict) else None
+                if isinstance(got, _AnyOf):
+                    found.extend(got)
+                else:
+                    found.append(got)
+            return found
         if not isinstance(cur, dict):
             return None
         if part in cur:
@@ -320,8 +331,18 @@ def _coerce(actual: Any, wanted: Any) -> tuple[Any, Any]:
     return ("" if actual is None else str(actual)), str(wanted)
 
 
+class _AnyOf(list[Any]):
+    """Values found under a list-valued property: a condition holds if it holds for one."""
+
+
 def _match(obj: Entity, c: Cond) -> bool:
     actual = _get(obj, c.field)
+    if isinstance(actual, _AnyOf):
+        return any(_match_value(v, c) for v in actual)
+    return _match_value(actual, c)
+
+
+def _match_value(actual: Any, c: Cond) -> bool:
     if c.op == "in":
         return any(_cmp(actual, "=", v) for v in c.values)
     if c.op == "like":

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from . import jsonutil
 from .api import LostResponseFilter
 from .config import FaultConfig, SandboxConfig, ThrottleConfig
 from .sandbox import Sandbox
@@ -116,7 +117,11 @@ class AdminClient:
     def import_entities(
         self, data: dict[str, list[dict[str, Any]]], realm: str | None = None
     ) -> int:
-        r = self.http.post(f"/admin/realms/{self._realm(realm)}/import", json=data)
+        r = self.http.post(  # jsonutil: amounts may be Decimal
+            f"/admin/realms/{self._realm(realm)}/import",
+            content=jsonutil.dumpb(data),
+            headers={"Content-Type": "application/json"},
+        )
         return int(self._ok(r)["imported"])
 
     def throttle(self, **settings: Any) -> dict[str, Any]:
