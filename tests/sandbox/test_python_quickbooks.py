@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 import pytest
 from quickbooks.batch import batch_create
 from quickbooks.exceptions import QuickbooksException, ValidationException
 from quickbooks.objects import (
+    Attachable,
     Customer,
     Invoice,
     Item,
@@ -15,7 +17,7 @@ from quickbooks.objects import (
     RefundReceipt,
     SalesReceipt,
 )
-from quickbooks.objects.base import Ref
+from quickbooks.objects.base import AttachableRef, Ref
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.payment import PaymentLine
 
@@ -187,3 +189,45 @@ def test_unknown_reference_is_validation_error(company: Company) -> None:
     with pytest.raises(ValidationException) as exc:
         inv.save(qb=qb)
     assert exc.value.error_code == 2500
+
+
+def test_attachment_upload_note_and_delete(company: Company) -> None:
+    """python-quickbooks uploads with its own LF-only, base64 multipart body."""
+    qb = company.qb()
+    cust = _customer(qb, "Attach Co")
+    inv = Invoice()
+    inv.CustomerRef = cust.to_ref()
+    inv.Line.append(_line("3", 1, "5", "5"))
+    inv = inv.save(qb=qb)
+
+    def link() -> AttachableRef:
+        ref = AttachableRef()
+        ref.EntityRef = inv.to_ref()
+        return ref
+
+    content = bytes(range(256)) * 8 + b"\r\nend"
+    att = Attachable()
+    att.AttachableRef.append(link())
+    att.FileName = "statement.bin"
+    att.ContentType = "application/octet-stream"
+    att._FileBytes = content
+    saved = att.save(qb=qb)
+    assert saved.Id and saved.Size == len(content) and saved.FileName == "statement.bin"
+    assert httpx.get(saved.TempDownloadUri).content == content
+    got = Attachable.get(saved.Id, qb=qb)
+    assert got.AttachableRef[0].EntityRef.value == inv.Id
+    assert got.AttachableRef[0].EntityRef.type == "Invoice"
+
+    note = Attachable()
+    note.AttachableRef.append(link())
+    note.Note = "Customer asked for a PDF copy"
+    note = note.save(qb=qb)
+    assert Attachable.get(note.Id, qb=qb).Note == "Customer asked for a PDF copy"
+    linked = Attachable.where(f"AttachableRef.EntityRef.value = '{inv.Id}'", qb=qb)
+    assert sorted(a.Id for a in linked) == sorted([saved.Id, note.Id])
+
+    got.delete(qb=qb)
+    with pytest.raises(QuickbooksException) as exc:
+        Attachable.get(saved.Id, qb=qb)
+    assert exc.value.error_code == 610
+    assert httpx.get(saved.TempDownloadUri).status_code == 404
