@@ -7,7 +7,9 @@ Starts ``python -m qbo_sandbox serve --no-throttle`` in a subprocess, then drive
 is missing, with several Python client processes. Reports requests/s for
   * GET  /v3/company/{realm}/account/{id}   (simple read)
   * POST /v3/company/{realm}/customer       (small create, unique names)
-and the server's peak RSS (VmHWM).
+and the server's peak RSS (VmHWM). Then, in the same run, the latency of the Reports API
+(GeneralLedger, ProfitAndLoss: recomputed from every posting on each request) over
+``--report-invoices`` invoices.
 """
 
 from __future__ import annotations
@@ -102,10 +104,39 @@ def _python_load(url: str, token: str, seconds: int, procs: int, post: bool) -> 
     return total / seconds
 
 
+def _report_latency(base: str, token: str, invoices: int) -> dict[str, float]:
+    """Median ms of a full-range GeneralLedger / ProfitAndLoss over ``invoices`` invoices."""
+    url = f"{base}/v3/company/{REALM}"
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+        cust = c.post("/customer", json={"DisplayName": "Report Bench"}).json()["Customer"]
+        line = {
+            "Amount": "12.34",
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+        }
+        body = {"CustomerRef": {"value": cust["Id"]}, "Line": [line], "TxnDate": "2025-06-01"}
+        for _ in range(invoices):
+            c.post("/invoice", json=body).raise_for_status()
+        out = {}
+        for name in ("GeneralLedger", "ProfitAndLoss"):
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                r = c.get(
+                    f"/reports/{name}",
+                    params={"start_date": "2025-01-01", "end_date": "2025-12-31"},
+                )
+                r.raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            out[name] = sorted(times)[len(times) // 2]
+        return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--report-invoices", type=int, default=1000)
     args = ap.parse_args()
     port = _free_port()
     server = subprocess.Popen(
@@ -144,6 +175,7 @@ def main() -> int:
             params={"query": "select count(*) from Customer"},
             headers={"Authorization": f"Bearer {token}"},
         ).json()
+        reports = _report_latency(base, token, args.report_invoices)
         rss = _peak_rss_mb(server.pid)
     finally:
         server.terminate()
@@ -156,6 +188,11 @@ def main() -> int:
         flag = "OK" if rps >= GOAL else "BELOW GOAL"
         print(f"  {name:<14} {rps:10.0f} req/s   ({flag}, goal {GOAL:.0f})")
     print(f"  customers created: {count['QueryResponse'].get('totalCount')}")
+    for name, ms in reports.items():
+        print(
+            f"  {name:<14} {ms:10.1f} ms per report over {args.report_invoices} invoices "
+            f"({2 * args.report_invoices} postings), median of 5"
+        )
     print(f"  server peak RSS: {rss:.1f} MiB")
     return 0 if min(results.values()) >= GOAL else 1
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .demo import CLASSIFICATION
 from .entities import SHIPPING_ITEM_ID
 from .jsonutil import money, to_decimal
 from .state import Entity, Realm
@@ -76,6 +77,7 @@ class Ledger:
     realm: Realm
     postings: list[Posting] = field(default_factory=list)
     virtual: dict[str, Entity] = field(default_factory=dict)
+    system_cache: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- accounts
     def account(self, aid: str) -> Entity:
@@ -92,12 +94,20 @@ class Ledger:
 
     def system(self, name: str, atype: str, subtype: str | None = None) -> str:
         """The account QBO posts to automatically (by subtype, type, then name)."""
+        key = (name, atype, subtype)
+        found = self.system_cache.get(key)
+        if found is None:
+            found = self.system_cache[key] = self._system(name, atype, subtype)
+        return found
+
+    def _system(self, name: str, atype: str, subtype: str | None) -> str:
         table = self.realm.entities.get("Account", {})
-        for pick in (
-            (lambda a: subtype is not None and a.get("AccountSubType") == subtype),
-            (lambda a: subtype is None and a.get("AccountType") == atype),
-            (lambda a: a.get("Name") == name),
-        ):
+        picks = [lambda a: a.get("Name") == name]
+        if subtype is not None:
+            picks.insert(0, lambda a: a.get("AccountSubType") == subtype)
+        if atype in ("Accounts Receivable", "Accounts Payable"):  # usually one per company
+            picks.append(lambda a: a.get("AccountType") == atype)
+        for pick in picks:
             found = sorted(
                 (a for a in table.values() if pick(a) and a.get("Active", True)),
                 key=lambda a: int(a["Id"]) if str(a["Id"]).isdigit() else 0,
@@ -105,8 +115,6 @@ class Ledger:
             if found:
                 return str(found[0]["Id"])
         vid = f"system-{name}"
-        from .demo import CLASSIFICATION
-
         self.virtual.setdefault(
             vid,
             {

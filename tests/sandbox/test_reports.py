@@ -107,6 +107,13 @@ def _post_books(company: Company) -> dict[str, Any]:
             "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 10},
         }
     )
+    inv_body["Line"].append(
+        {
+            "Amount": "7.50",
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": "SHIPPING_ITEM_ID"}},
+        }
+    )
     inv_body.update(TxnDate="2025-03-10", TxnTaxDetail={"TxnTaxCodeRef": {"value": "2"}})
     docs: dict[str, Any] = {"customer": cust}
     docs["invoice"] = _ok(company.post("/invoice", inv_body), "Invoice")
@@ -262,6 +269,10 @@ def test_profit_and_loss_income_equals_the_posted_income_lines(company: Company)
     )
     assert by_account["Services"] == services
     assert by_account["Discounts given"] == -_discounts(d["invoice"])
+    assert by_account["Shipping Income"] == Decimal("7.50")
+    assert by_account["Sales of Product Income"] == _item_lines(d["invoice"], "3") - _item_lines(
+        d["credit_memo"], "3"
+    )
     assert sum(by_account.values()) == income
     expenses = _dec(d["purchase"]["TotalAmt"]) + _dec(d["bill"]["TotalAmt"]) + Decimal(10)
     assert _pl_total(pl, "Expenses") == expenses
