@@ -170,7 +170,8 @@ def _basis(params: dict[str, str]) -> str:
 
 def _cash_basis(led: Ledger) -> list[Posting]:
     """Cash basis: invoices, credit memos and bills don't post; a payment recognises the
-    income of the invoices it pays, pro rata (half-up, the remainder on the last line)."""
+    income (and tax, discounts) of the invoices it pays, pro rata (half-up, the remainder on
+    the last line, so the total is exactly the cash received; exchange differences included)."""
     realm = led.realm
     by_txn: dict[tuple[str, str], list[Posting]] = defaultdict(list)
     for p in led.postings:
@@ -183,19 +184,21 @@ def _cash_basis(led: Ledger) -> list[Posting]:
             out.append(p)
             continue
         pay = realm.get("Payment", p.txn_id) or {}
+        rate = Decimal(str(pay.get("ExchangeRate") or 1))
         applied = ZERO
         for line in pay.get("Line") or []:
             amt = Decimal(str(line.get("Amount", 0)))
             for lt in line.get("LinkedTxn") or []:
                 if lt.get("TxnType") != "Invoice":
                     continue
-                inv_posts = by_txn.get(("Invoice", str(lt.get("TxnId"))), [])
-                inv_total = sum((q.amount for q in inv_posts if q.amount > 0), ZERO)
-                lines = [q for q in inv_posts if q.seq > 0]
+                inv = realm.get("Invoice", str(lt.get("TxnId"))) or {}
+                inv_total = Decimal(str(inv.get("TotalAmt") or 0))  # document currency
+                lines = [q for q in by_txn.get(("Invoice", str(lt.get("TxnId"))), []) if q.seq]
                 if inv_total == ZERO or not lines:
                     continue
-                applied += amt
-                left = -amt
+                home = money(amt * rate)
+                applied += home
+                left = -home
                 for i, q in enumerate(lines):
                     share = left if i == len(lines) - 1 else money(q.amount * amt / inv_total)
                     left -= share

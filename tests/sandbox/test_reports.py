@@ -374,7 +374,13 @@ def test_cash_basis_recognises_income_when_paid(company: Company) -> None:
     inv = _ok(
         company.post(
             "/invoice",
-            invoice_body(cust["Id"], ("1", 1, 70, 70), ("3", 1, 30, 30), TxnDate="2025-06-01"),
+            invoice_body(
+                cust["Id"],
+                ("1", 1, 70, 70),
+                ("3", 1, 30, 30),
+                TxnDate="2025-06-01",
+                TxnTaxDetail={"TxnTaxCodeRef": {"value": "2"}},
+            ),
         ),
         "Invoice",
     )
@@ -396,13 +402,17 @@ def test_cash_basis_recognises_income_when_paid(company: Company) -> None:
     )
     cash = _report(company, "ProfitAndLoss", accounting_method="Cash", **YEAR)
     by_account = _pl_accounts(cash, "Income")
-    assert sum(by_account.values()) == Decimal("33.33")  # exactly the cash received
-    assert by_account["Services"] == Decimal("23.33")  # 70 % of 33.33, half-up
+    tax = _dec(inv["TxnTaxDetail"]["TotalTax"])  # 6.25 % + 1.75 % of the taxable 30
+    assert tax == Decimal("2.41") and _dec(inv["TotalAmt"]) == Decimal("102.41")
+    # 33.33 of 102.41 is paid: income 70 and 30 and tax 2.41, pro rata, half-up
+    assert by_account["Services"] == Decimal("22.78")  # 70 * 33.33 / 102.41 = 22.782...
+    assert by_account["Sales of Product Income"] == Decimal("9.76")  # 9.763...
+    gl = _report(company, "GeneralLedger", accounting_method="Cash", **YEAR)
+    rows, _ = _gl_postings(company, gl)
+    tax_paid = sum((a for acct, _, a in rows if acct == "13"), Decimal(0))
+    assert sum(by_account.values()) - tax_paid == Decimal("33.33")  # exactly the cash received
     accrual = _report(company, "ProfitAndLoss", **YEAR)
     assert _pl_total(accrual, "Income") == 100
-    rows, _ = _gl_postings(
-        company, _report(company, "GeneralLedger", accounting_method="Cash", **YEAR)
-    )
     assert sum(a for _, _, a in rows) == 0
 
 
