@@ -63,7 +63,7 @@ def _check_refs(realm: Realm, obj: Entity) -> None:
             raise faults.required_missing("AttachableRef.EntityRef")
         etype, value = str(ent["type"]), str(ent["value"])
         spec = BY_LOWER.get(etype.lower())
-        if spec is None or spec.name in NOT_LINKABLE or realm.get(spec.name, value) is None:
+        if spec is None or spec.name in NOT_LINKABLE or realm.visible(spec.name, value) is None:
             raise _link_error(etype, value)
         ref["EntityRef"] = {"value": value, "type": spec.name}
         ref.setdefault("IncludeOnSend", False)

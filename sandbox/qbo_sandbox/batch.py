@@ -28,6 +28,23 @@ def run_batch(ctx: service.Ctx, body: Any, request_id: str | None) -> dict[str, 
         raise faults.business(f"Batch request has {len(items)} items; the maximum is {MAX_ITEMS}.")
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
+    try:
+        _run_items(ctx, items, request_id, out, seen)
+    finally:
+        realm.batch_hidden.clear()
+    return {"BatchItemResponse": out}
+
+
+def _run_items(
+    ctx: service.Ctx,
+    items: list[Any],
+    request_id: str | None,
+    out: list[dict[str, Any]],
+    seen: set[str],
+) -> None:
+    """Serially, in order; an item can't see (reference, update, delete) what an earlier item
+    of the same batch created (reference §6: no intra-batch references)."""
+    realm = ctx.realm
     for item in items:
         if not isinstance(item, dict):
             raise faults.fault("400", "MalformedRequest", "Batch item is not an object", None)
@@ -52,7 +69,6 @@ def run_batch(ctx: service.Ctx, body: Any, request_id: str | None) -> dict[str, 
         if key is not None and len(key) <= 50:
             realm.requestids[key] = CachedResponse(200, dumpb(resp))
         out.append(resp)
-    return {"BatchItemResponse": out}
 
 
 def _run_item(ctx: service.Ctx, item: dict[str, Any]) -> dict[str, Any]:
@@ -76,4 +92,6 @@ def _run_item(ctx: service.Ctx, item: dict[str, Any]) -> dict[str, Any]:
         obj = service.update(sub, spec, entity)
     else:
         obj = service.write(sub, spec, entity, operation, include)
+        if operation == "create":
+            ctx.realm.batch_hidden.add((spec.name, str(obj["Id"])))
     return {spec.name: obj}

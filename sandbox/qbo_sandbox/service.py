@@ -125,7 +125,7 @@ def _envelope(obj: Entity, eid: str) -> None:
 
 
 def _find(realm: Realm, spec: EntitySpec, eid: str) -> Entity:
-    obj = realm.get(spec.name, eid)
+    obj = realm.visible(spec.name, eid)
     if obj is None:
         raise faults.object_not_found()
     return obj
@@ -429,7 +429,7 @@ def _prepare_payment(ctx: Ctx, obj: Entity, eid: str, old: Entity | None) -> Non
         for lt in line.get("LinkedTxn") or []:
             ttype = lt.get("TxnType")
             if ttype == "Invoice":
-                inv = realm.get("Invoice", str(lt.get("TxnId")))
+                inv = realm.visible("Invoice", str(lt.get("TxnId")))
                 if inv is None:
                     raise faults.invalid_reference("Line.LinkedTxn.TxnId")
                 if str((inv.get("CustomerRef") or {}).get("value")) != str(cust):

@@ -55,6 +55,8 @@ class Realm:
     currencies: dict[str, str] = field(default_factory=dict)
     ser_cache: dict[tuple[str, str], bytes] = field(default_factory=dict)
     attachments: dict[str, StoredFile] = field(default_factory=dict)  # Attachable Id -> file
+    # objects created by earlier items of the batch being run: later items can't see them
+    batch_hidden: set[tuple[str, str]] = field(default_factory=set)
     # indexes: (namespace, casefolded name) -> {(entity, id)}, (entity, DocNumber) -> {id}
     name_index: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     doc_index: dict[tuple[str, str], set[str]] = field(default_factory=dict)
@@ -104,6 +106,12 @@ class Realm:
     def get(self, entity: str, eid: str) -> Entity | None:
         t = self.entities.get(entity)
         return None if t is None else t.get(eid)
+
+    def visible(self, entity: str, eid: str) -> Entity | None:
+        """``get`` as a request sees it: not what earlier items of the same batch created."""
+        if self.batch_hidden and (entity, eid) in self.batch_hidden:
+            return None
+        return self.get(entity, eid)
 
     def new_id(self, entity: str) -> str:
         n = self.next_id.get(entity, 1)

@@ -31,7 +31,7 @@ def ref_ok(realm: Realm, entity: str, ref: Any, path: str) -> Entity:
     """Resolve a reference; unknown id → 2500, inactive → 610. Fills ``name``."""
     if not isinstance(ref, dict) or not ref.get("value"):
         raise faults.required_missing(path)
-    obj = realm.get(entity, str(ref["value"]))
+    obj = realm.visible(entity, str(ref["value"]))
     if obj is None:
         raise faults.invalid_reference(path)
     if obj.get("Active") is False:

@@ -47,6 +47,36 @@ def test_batch_items_in_order_with_per_item_faults(company: Company) -> None:
     assert "time" in r.json()
 
 
+def test_batch_items_cannot_see_what_earlier_items_created(company: Company) -> None:
+    """Reference §6: items run in order, but without intra-batch references."""
+    first = new_customer(company, "Before Batch")
+    guess = str(int(first["Id"]) + 1)  # the id the batch's customer will get
+    ok_invoice = invoice_body(first["Id"], ("1", 1, 2, 2))
+    r = company.post(
+        "/batch",
+        {
+            "BatchItemRequest": [
+                {"bId": "c", "operation": "create", "Customer": {"DisplayName": "In Batch"}},
+                {"bId": "i", "operation": "create", "Invoice": invoice_body(guess, ("1", 1, 1, 1))},
+                {
+                    "bId": "u",
+                    "operation": "update",
+                    "Customer": {"Id": guess, "SyncToken": "0", "sparse": True, "Notes": "x"},
+                },
+                {"bId": "ok", "operation": "create", "Invoice": ok_invoice},
+            ]
+        },
+    )
+    items = {i["bId"]: i for i in r.json()["BatchItemResponse"]}
+    assert items["c"]["Customer"]["Id"] == guess
+    assert items["i"]["Fault"]["Error"][0]["code"] == "2500"
+    assert items["u"]["Fault"]["Error"][0]["code"] == "610"
+    assert items["ok"]["Invoice"]["CustomerRef"]["value"] == first["Id"]
+    # after the batch the new customer is an ordinary, visible object
+    later = company.post("/invoice", invoice_body(guess, ("1", 1, 1, 1)))
+    assert later.status_code == 200, later.text
+
+
 def test_batch_limits(company: Company) -> None:
     too_many = {
         "BatchItemRequest": [
