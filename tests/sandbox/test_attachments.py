@@ -165,3 +165,19 @@ def test_upload_is_idempotent_by_requestid_and_survives_a_snapshot(
     restored = Sandbox(SandboxConfig(snapshot=str(path)))
     stored = restored.realms[company.realm_id].attachments[att["Id"]]
     assert stored.content == b"\x00\x01payload"
+
+
+def test_upload_with_an_id_replaces_the_file(company: Company) -> None:
+    first = _upload(company, (None, "v1.txt", b"version one", "text/plain"))
+    att = first.json()["AttachableResponse"][0]["Attachable"]
+    old_url = att["TempDownloadUri"]
+    meta = {"Id": att["Id"], "SyncToken": "0", "FileName": "v2.txt", "ContentType": "text/plain"}
+    second = _upload(company, (meta, "v2.txt", b"version two!", "text/plain"))
+    new = second.json()["AttachableResponse"][0]["Attachable"]
+    assert new["Id"] == att["Id"] and new["SyncToken"] == "1" and new["Size"] == 12
+    assert httpx.get(new["TempDownloadUri"]).content == b"version two!"
+    assert httpx.get(old_url).status_code == 404  # the old file's link is dead
+    stale = _upload(company, (dict(meta, SyncToken="0"), "v3.txt", b"late", "text/plain"))
+    assert stale.json()["AttachableResponse"][0]["Fault"]["Error"][0]["code"] == "5010"
+    assert httpx.get(new["TempDownloadUri"]).content == b"version two!"
+    assert company.count("Attachable") == 1
