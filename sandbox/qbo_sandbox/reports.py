@@ -204,18 +204,36 @@ def _cash_basis(led: Ledger) -> list[Posting]:
                     left -= share
                     out.append(
                         Posting(
-                            p.date, q.account, share, p.entity, p.txn_id, p.doc, p.name,
-                            q.memo, p.customer, p.seq, p.split,
+                            p.date,
+                            q.account,
+                            share,
+                            p.entity,
+                            p.txn_id,
+                            p.doc,
+                            p.name,
+                            q.memo,
+                            p.customer,
+                            p.seq,
+                            p.split,
                         )
-                    )  # fmt: skip
+                    )
         rest = p.amount + applied
         if rest != ZERO:
             out.append(
                 Posting(
-                    p.date, p.account, rest, p.entity, p.txn_id, p.doc, p.name, p.memo,
-                    p.customer, p.seq, p.split,
+                    p.date,
+                    p.account,
+                    rest,
+                    p.entity,
+                    p.txn_id,
+                    p.doc,
+                    p.name,
+                    p.memo,
+                    p.customer,
+                    p.seq,
+                    p.split,
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -293,9 +311,11 @@ def general_ledger(realm: Realm, params: dict[str, str]) -> dict[str, Any]:
         bal = begin.get(aid, ZERO)
         if bal != ZERO:
             rows.append(
-                {"ColData": [_col("Beginning Balance"), *_blank(6), _col(fmt(bal * sign))],
-                 "type": "Data"}
-            )  # fmt: skip
+                {
+                    "ColData": [_col("Beginning Balance"), *_blank(6), _col(fmt(bal * sign))],
+                    "type": "Data",
+                }
+            )
         total = ZERO
         active = False
         for p in period.get(aid, []):
@@ -328,14 +348,22 @@ def general_ledger(realm: Realm, params: dict[str, str]) -> dict[str, Any]:
             return None, ZERO, False
         name = str(a.get("Name", ""))
         head = [_col(name, aid) if top else _col(name), *_blank(7)]
-        summ = [_col(f"Total for {name}"), *_blank(5), _col(fmt(total * sign) if active else ""),
-                _col("")]  # fmt: skip
+        summ = [
+            _col(f"Total for {name}"),
+            *_blank(5),
+            _col(fmt(total * sign) if active else ""),
+            _col(""),
+        ]
         return (
-            {"Header": {"ColData": head}, "Rows": {"Row": rows}, "Summary": {"ColData": summ},
-             "type": "Section"},
+            {
+                "Header": {"ColData": head},
+                "Rows": {"Row": rows},
+                "Summary": {"ColData": summ},
+                "type": "Section",
+            },
             total,
             active,
-        )  # fmt: skip
+        )
 
     out_rows = []
     for aid in kids.get(None, []):

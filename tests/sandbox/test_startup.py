@@ -26,12 +26,20 @@ def _free_port() -> int:
 def test_serve_prints_a_working_token_for_the_demo_company() -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [str(PGBOOKS), "sandbox", "serve", "--port", str(port), "--no-throttle",
-         "--faults", '{"latency_ms": 1}'],
+        [
+            str(PGBOOKS),
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--no-throttle",
+            "--faults",
+            '{"latency_ms": 1}',
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     try:
         assert proc.stdout is not None
         lines = []
