@@ -1,6 +1,6 @@
 """Throughput of the QBO sandbox with throttling off.
 
-Run: ``python bench/bench_sandbox.py [--seconds 10] [--connections 32]``
+Run: ``python bench/bench_sandbox.py [--seconds 10] [--connections 32] [--quick]``
 
 Starts ``python -m qbo_sandbox serve --no-throttle`` in a subprocess, then drives it with
 ``wrk`` (C, so the load generator is not the bottleneck; ``apt-get install -y wrk``) or, if wrk
@@ -9,7 +9,8 @@ is missing, with several Python client processes. Reports requests/s for
   * POST /v3/company/{realm}/customer       (small create, unique names)
 and the server's peak RSS (VmHWM). Then, in the same run, the latency of the Reports API
 (GeneralLedger, ProfitAndLoss: recomputed from every posting on each request) over
-``--report-invoices`` invoices.
+``--report-invoices`` invoices. Exit status 1 when the simple GET (issue 3's "simple requests")
+stays under 2,000 req/s; the create figure is reported against the same goal for information.
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--report-invoices", type=int, default=1000)
+    ap.add_argument("--quick", action="store_true", help="3 s per scenario, 200 invoices")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.report_invoices = 3, 200
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "qbo_sandbox", "serve", "--port", str(port), "--no-throttle"],
@@ -194,7 +198,7 @@ def main() -> int:
             f"({2 * args.report_invoices} postings), median of 5"
         )
     print(f"  server peak RSS: {rss:.1f} MiB")
-    return 0 if min(results.values()) >= GOAL else 1
+    return 0 if results["GET account"] >= GOAL else 1
 
 
 if __name__ == "__main__":
