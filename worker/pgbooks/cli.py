@@ -11,6 +11,7 @@ import typer
 from pgbooks.audit.cli import audit_app, close_app
 from pgbooks.db.cli import app as db_app
 from pgbooks.ingest.cli import app as ingest_app
+from pgbooks.qbo.cli import app as qbo_app
 from pgbooks.recon.cli import mount as mount_recon
 from pgbooks.status import status_cmd
 from pgbooks.sync import cli as sync_cli
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(close_app, name="close")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(qbo_app, name="qbo")  # import (QuickBooks history), repost (old orders)
 app.add_typer(ingest_app)  # receive, backfill, ingest process|status
 sync_cli.register(app)
 app.command("status")(status_cmd)

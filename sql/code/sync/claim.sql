@@ -46,6 +46,13 @@ BEGIN
         OR v_doc.action = 'upsert' AND v_remote.synced_version >= v_doc.version THEN
         RETURN v_entry;
     END IF;
+    -- Existing-document detection (README "Importing history from QuickBooks"): a document that
+    -- QuickBooks already holds per the imported mirror (DocNumber, e-mail / name, Sku) is linked,
+    -- not re-created; nothing is sent for this version.
+    IF v_doc.action = 'upsert' AND v_remote.remote_id IS NULL
+        AND logic.document__link_existing(v_entry.tenant_id, v_entry.document_id, p_realm_id) IS NOT NULL THEN
+        RETURN v_entry;
+    END IF;
 
     -- Closed books period (AUDIT's close.period__posting_date): never post into it. Documents are
     -- rerouted by the close rules when they are written; one that was armed before its month
@@ -210,6 +217,7 @@ BEGIN
                         CASE v_state
                             WHEN 'PB605' THEN 'TOTALS_MISMATCH'
                             WHEN 'PB606' THEN 'PERIOD_CLOSED'
+                            WHEN 'PB911' THEN 'DOC_NUMBER_AMBIGUOUS'
                             ELSE 'RENDER_FAILED'
                         END,
                         CASE WHEN v_state = 'PB606' THEN 'config' ELSE 'source_data' END,

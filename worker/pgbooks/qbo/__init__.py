@@ -1,0 +1,1 @@
+"""Historical backfill with QuickBooks: import a company's history, (re)post old orders."""
