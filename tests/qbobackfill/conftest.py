@@ -144,8 +144,11 @@ class Shop:
 
     def mirror_count(self, entity: str | None = None) -> int:
         if entity is None:
-            return int(self.scalar("SELECT count(*) FROM sync.qbo_mirror WHERE tenant_id = %s",
-                                   self.tenant_id))
+            return int(
+                self.scalar(
+                    "SELECT count(*) FROM sync.qbo_mirror WHERE tenant_id = %s", self.tenant_id
+                )
+            )
         return int(
             self.scalar(
                 "SELECT count(*) FROM sync.qbo_mirror WHERE tenant_id = %s AND entity = %s",
@@ -172,10 +175,12 @@ class Shop:
     def env(self) -> dict[str, str]:
         return {**os.environ, "DATABASE_URL": self.db_url, "PGBOOKS_SECRET_KEY": SECRET}
 
-    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "pgbooks", *args],
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -194,9 +199,9 @@ class Shop:
         deadline = time.monotonic() + timeout
         try:
             while not ready():
-                assert proc.poll() is None, (
-                    f"finished before the kill: {proc.returncode} {proc.stderr.read() if proc.stderr else ''}"
-                )
+                if proc.poll() is not None:
+                    err = proc.stderr.read() if proc.stderr else b""
+                    raise AssertionError(f"finished before the kill: {proc.returncode} {err!r}")
                 assert time.monotonic() < deadline, "never reached the kill point"
                 time.sleep(0.05)
             proc.send_signal(signal.SIGKILL)
@@ -215,7 +220,9 @@ def shop(db: psycopg.Connection, db_url: str, sandbox: SandboxHandle) -> Shop:
     # Custom transaction numbers on: documents carry the order number as DocNumber, which is how
     # a document already in QuickBooks is recognised.
     sandbox.admin.preferences({"SalesFormsPrefs": {"CustomTxnNumbers": True}}, books.realm_id)
-    db.execute("UPDATE books.tenant_settings SET custom_txn_numbers = true WHERE tenant_id = 'shop'")
+    db.execute(
+        "UPDATE books.tenant_settings SET custom_txn_numbers = true WHERE tenant_id = 'shop'"
+    )
     return Shop(db, db_url, sandbox, books.tenant_id, books.realm_id)
 
 
@@ -241,9 +248,9 @@ def items(n: int, income_account: str, with_sku: bool = True) -> list[dict[str, 
     ]
 
 
-def receipts(customer_ids: list[str], numbers: list[str], amount: str = "25.00") -> list[
-    dict[str, Any]
-]:
+def receipts(
+    customer_ids: list[str], numbers: list[str], amount: str = "25.00"
+) -> list[dict[str, Any]]:
     return [
         {
             "DocNumber": num,

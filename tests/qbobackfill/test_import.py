@@ -57,10 +57,13 @@ def test_import_feeds_the_item_and_tax_maps_and_links_customers(shop: Shop) -> N
     # An order of a buyer who already exists in QuickBooks (same e-mail, another name), one of
     # an unknown buyer, and a SKU only known by its name in QuickBooks.
     income = shop.entities("Account", AccountSubType="SalesOfProductIncome")[0]["Id"]
-    named = shop.batch("Item", [{"Name": "Blue Mug", "Type": "NonInventory",
-                                 "IncomeAccountRef": {"value": income}}])[0]
-    shop.order("2001", "2025-01-05T10:00:00Z", email="buyer0007@example.com", sku="MUG-B",
-               title="Blue Mug")
+    named = shop.batch(
+        "Item",
+        [{"Name": "Blue Mug", "Type": "NonInventory", "IncomeAccountRef": {"value": income}}],
+    )[0]
+    shop.order(
+        "2001", "2025-01-05T10:00:00Z", email="buyer0007@example.com", sku="MUG-B", title="Blue Mug"
+    )
     shop.order("2002", "2025-01-06T10:00:00Z", email="nobody@example.com")
     result = shop.run_import()
 
@@ -87,9 +90,7 @@ def test_import_feeds_the_item_and_tax_maps_and_links_customers(shop: Shop) -> N
         " FROM books.documents AS d JOIN sync.remote_objects AS r USING (tenant_id, document_id)"
         " WHERE d.tenant_id = 'shop' AND d.doc_type = 'customer'"
     ).fetchall()
-    assert [(email, rid) for email, rid, _, _ in links] == [
-        ("buyer0007@example.com", buyer7["Id"])
-    ]
+    assert [(email, rid) for email, rid, _, _ in links] == [("buyer0007@example.com", buyer7["Id"])]
     assert links[0][2] == links[0][3]  # linked at its current version: nothing to send
     assert result.maps["linked"] == {"email": 1}
 
@@ -113,8 +114,12 @@ def test_rerun_updates_in_place_never_duplicates(shop: Shop) -> None:
     target = made["Customer"][3]
     changed = shop.update(
         "Customer",
-        {"Id": target["Id"], "SyncToken": target["SyncToken"], "sparse": True,
-         "DisplayName": "Renamed In QuickBooks"},
+        {
+            "Id": target["Id"],
+            "SyncToken": target["SyncToken"],
+            "sparse": True,
+            "DisplayName": "Renamed In QuickBooks",
+        },
     )
     first_seen = shop.scalar(
         "SELECT first_imported_at FROM sync.qbo_mirror WHERE tenant_id = 'shop'"
