@@ -35,7 +35,9 @@ def test_repost_links_what_quickbooks_has_and_posts_the_rest_once(shop: Shop) ->
     assert result.total == 12 and result.orders == 12 and result.completed
     assert result.steps == 3  # 5 + 5 + 2
     assert result.outcomes.get("linked") == 4
-    assert result.outcomes.get("armed") == 8 + 1  # 8 receipts + the shared web-sales customer
+    assert result.outcomes.get("armed") == 8
+    # The shared web-sales customer: armed by the first step, already queued in the next two.
+    assert result.dependencies == {"armed": 1, "queued": 2}
     assert result.errors == []
     shop.drain()
     numbers = _doc_numbers(shop)
@@ -51,6 +53,7 @@ def test_repost_links_what_quickbooks_has_and_posts_the_rest_once(shop: Shop) ->
     again = bf.run_repost(shop.db_url, "shop", date(2025, 2, 1), date(2025, 3, 1))
     assert not again.resumed and again.orders == 12
     assert set(again.outcomes) == {"posted"}
+    assert set(again.dependencies) == {"posted"}
     shop.drain()
     assert _doc_numbers(shop) == numbers
 

@@ -139,6 +139,9 @@ DECLARE
     v_doc bigint;
     v_outcome text;
     v_counts jsonb := '{}';
+    v_dep_counts jsonb := '{}';
+    v_seen bigint[] := '{}';
+    v_depth integer;
     v_errors jsonb := '[]';
     v_orders integer := 0;
     v_last_at timestamptz;
@@ -157,7 +160,7 @@ BEGIN
     FOR UPDATE;
     IF v_k.completed THEN
         RETURN jsonb_build_object('orders', 0, 'completed', TRUE, 'done', v_k.done_count, 'outcomes', '{}',
-            'errors', '[]');
+            'dependencies', '{}', 'errors', '[]');
     END IF;
 
     FOR v_o IN
@@ -178,7 +181,7 @@ BEGIN
         BEGIN
             v_ids := logic.order__derive(p_tenant_id, v_o.channel_id, v_o.order_id);
             -- Dependencies first (customers, items, their parents), then the order's own documents.
-            FOR v_doc IN
+            FOR v_doc, v_depth IN
                 WITH RECURSIVE deps (document_id, depth) AS (
                     SELECT u.id, 0 FROM unnest(v_ids) AS u (id)
                     UNION
@@ -188,13 +191,24 @@ BEGIN
                     CROSS JOIN LATERAL unnest(d.depends_on) AS dep (id)
                     WHERE deps.depth < 4
                 )
-                SELECT deps.document_id FROM deps GROUP BY deps.document_id ORDER BY max(deps.depth) DESC,
-                    deps.document_id
+                SELECT deps.document_id, min(deps.depth) FROM deps GROUP BY deps.document_id
+                ORDER BY max(deps.depth) DESC, deps.document_id
             LOOP
+                IF v_depth > 0 AND v_doc = ANY(v_seen) THEN
+                    -- A dependency shared by several orders (the web-sales customer): once a step.
+                    CONTINUE;
+                END IF;
                 v_outcome := logic.qbo_repost__document(p_tenant_id, v_doc, v_realm);
-                v_counts := v_counts || jsonb_build_object(
-                    v_outcome, coalesce((v_counts ->> v_outcome)::integer, 0) + 1
-                );
+                IF v_depth = 0 THEN
+                    v_counts := v_counts || jsonb_build_object(
+                        v_outcome, coalesce((v_counts ->> v_outcome)::integer, 0) + 1
+                    );
+                ELSE
+                    v_seen := v_seen || v_doc;
+                    v_dep_counts := v_dep_counts || jsonb_build_object(
+                        v_outcome, coalesce((v_dep_counts ->> v_outcome)::integer, 0) + 1
+                    );
+                END IF;
             END LOOP;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT;
@@ -216,15 +230,16 @@ BEGIN
     WHERE k.tenant_id = p_tenant_id AND k.kind = 'repost' AND k.scope = v_scope;
     RETURN jsonb_build_object(
         'orders', v_orders, 'completed', v_orders < p_limit, 'done', v_k.done_count + v_orders,
-        'outcomes', v_counts, 'errors', v_errors
+        'outcomes', v_counts, 'dependencies', v_dep_counts, 'errors', v_errors
     );
 END;
 $$;
 
 COMMENT ON FUNCTION api.qbo_repost__step(text, date, date, integer) IS
 'Reposts the next p_limit orders of [from, to) after the checkpoint (re-derive, link to QuickBooks'' copy, arm '
-'the outbox) and moves the checkpoint, in one transaction. Returns orders handled, outcomes per document, '
-'errors per order, and whether the range is completed.';
+'the outbox) and moves the checkpoint, in one transaction. Returns orders handled, outcomes of the orders'' own '
+'documents and of their dependencies (customers, items; a shared one counted once a step), errors per order, '
+'and whether the range is completed.';
 
 GRANT EXECUTE ON FUNCTION api.qbo_repost__plan(text, date, date) TO pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.qbo_repost__reset(text, date, date) TO pgbooks_operator;

@@ -319,7 +319,8 @@ class RepostResult:
     done_before: int = 0
     orders: int = 0
     steps: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # the orders' own documents
+    dependencies: dict[str, int] = field(default_factory=dict)  # customers / items they need
     errors: list[dict[str, Any]] = field(default_factory=list)
     completed: bool = False
     resumed: bool = False
@@ -327,7 +328,7 @@ class RepostResult:
 
     @property
     def attention(self) -> int:
-        return self.outcomes.get("attention", 0)
+        return self.outcomes.get("attention", 0) + self.dependencies.get("attention", 0)
 
 
 def run_repost(
@@ -369,6 +370,8 @@ def run_repost(
             result.orders += int(step.get("orders", 0))
             for k, v in (step.get("outcomes") or {}).items():
                 result.outcomes[k] = result.outcomes.get(k, 0) + int(v)
+            for k, v in (step.get("dependencies") or {}).items():
+                result.dependencies[k] = result.dependencies.get(k, 0) + int(v)
             result.errors.extend(step.get("errors") or [])
             if on_step is not None:
                 on_step(int(step.get("orders", 0)))

@@ -199,6 +199,7 @@ def repost_cmd(
         "resumed": result.resumed,
         "completed": result.completed,
         "outcomes": result.outcomes,
+        "dependencies": result.dependencies,
         "errors": result.errors,
         "seconds": result.seconds,
     }
@@ -208,6 +209,10 @@ def repost_cmd(
         + (f" (resumed after {result.done_before})" if result.resumed else "")
         + f"; documents: {outcomes}"
     )
+    if result.dependencies:
+        deps = ", ".join(f"{n} {k}" for k, n in sorted(result.dependencies.items()))
+        human += f"; customers/items: {deps}"
+
     for err in result.errors[:20]:
         human += f"\n  order {err.get('order')}: {err.get('error')}"
     emit(data, as_json=as_json, human=human)
