@@ -22,6 +22,7 @@ def test_repost_links_what_quickbooks_has_and_posts_the_rest_once(shop: Shop) ->
     existing = shop.batch(
         "SalesReceipt", receipts([b["Id"] for b in buyers], [f"{3000 + i}" for i in range(1, 5)])
     )
+    shop.batch("SalesReceipt", receipts([buyers[0]["Id"]], ["COUNTER-1"]))  # a bookkeeper's own
     for i in range(1, 13):
         shop.order(f"{3000 + i}", f"2025-02-{i:02d}T12:00:00Z")
     shop.order("2999", "2025-01-31T23:59:59Z")  # before the range
@@ -48,6 +49,21 @@ def test_repost_links_what_quickbooks_has_and_posts_the_rest_once(shop: Shop) ->
     for e in existing:  # linked, left as they were
         (now,) = shop.entities("SalesReceipt", Id=e["Id"])
         assert now["SyncToken"] == e["SyncToken"]
+
+    # The analyst's view of QuickBooks after a new import: who made each document.
+    shop.run_import(entities=["SalesReceipt"])
+    origins = dict(
+        shop.db.execute(
+            "SELECT origin, count(*) FROM analytics.rpt_qbo_documents WHERE tenant_id = 'shop'"
+            " GROUP BY origin"
+        ).fetchall()
+    )
+    assert origins == {"linked": 4, "posted_by_pgbooks": 8, "quickbooks_only": 1}
+    only = shop.db.execute(
+        "SELECT doc_number, document_id FROM analytics.rpt_qbo_documents"
+        " WHERE tenant_id = 'shop' AND origin = 'quickbooks_only'"
+    ).fetchall()
+    assert only == [("COUNTER-1", None)]
 
     # Again: everything is posted or linked; nothing is armed, nothing new in QuickBooks.
     again = bf.run_repost(shop.db_url, "shop", date(2025, 2, 1), date(2025, 3, 1))
