@@ -1,4 +1,4 @@
--- 0009 qbo_backfill: the imported QuickBooks mirror and the backfill checkpoints (schema sync).
+-- 0010 qbo_backfill: the imported QuickBooks mirror and the backfill checkpoints (schema sync).
 -- Mirrors sql/tables/sync/qbo_mirror.sql and sql/tables/sync/qbo_backfill_checkpoints.sql.
 
 -- sync.qbo_mirror: what a connected QuickBooks company holds, imported through the query API
