@@ -125,3 +125,22 @@ def test_bad_ranges_are_refused_by_name(shop: Shop) -> None:
     with pytest.raises(psycopg.Error) as exc:
         bf.run_repost(shop.db_url, "nobody", date(2025, 3, 1), date(2025, 4, 1))
     assert exc.value.sqlstate == "PB905"
+
+
+def test_delivery_links_a_document_armed_before_the_import(shop: Shop) -> None:
+    """No repost at all: the worker meets the link rule before it would create."""
+    buyers = shop.batch("Customer", customers(1))
+    (remote,) = shop.batch("SalesReceipt", receipts([buyers[0]["Id"]], ["8001"]))
+    shop.order("8001", "2025-08-01T09:00:00Z")  # armed in the outbox at once
+    shop.order("8002", "2025-08-01T10:00:00Z")
+    shop.run_import(entities=["SalesReceipt"])
+    shop.drain()
+    numbers = _doc_numbers(shop)
+    assert (numbers["8001"], numbers["8002"]) == (1, 1)
+    linked = shop.db.execute(
+        "SELECT r.remote_id, a.detail ->> 'matched_by' FROM sync.remote_objects AS r"
+        " JOIN books.documents AS d USING (tenant_id, document_id)"
+        " JOIN sync.attempts AS a USING (tenant_id, document_id)"
+        " WHERE d.tenant_id = 'shop' AND d.doc_number = '8001' AND a.worker = 'qbo-link'"
+    ).fetchall()
+    assert linked == [(remote["Id"], "doc_number")]
