@@ -161,3 +161,28 @@ def test_a_page_without_ids_is_refused_by_name(shop: Shop) -> None:
     assert exc.value.sqlstate == "PB902"
     shop.db.rollback()
     assert shop.mirror_count() == 0
+
+
+def test_throttling_server_errors_and_an_expired_token_are_ridden_out(shop: Shop) -> None:
+    shop.batch("Customer", customers(25))
+    shop.sb.admin.expire_tokens(shop.realm_id)  # the stored access token is refused: 401
+    shop.sb.admin.faults(shop.realm_id, throttle_next=2, error_next=2)
+    result = shop.run_import(entities=["Customer"], page_size=10)
+    assert result.entities == {"Customer": shop.count("Customer")}
+    log = " ".join(shop.sb.admin.fault_log(shop.realm_id))
+    assert "429" in log or "throttle" in log.lower()
+    assert shop.scalar("SELECT token_version FROM sync.connections WHERE tenant_id = 'shop'") > 1
+
+
+def test_a_server_that_keeps_failing_stops_the_import_with_a_resumable_checkpoint(
+    shop: Shop,
+) -> None:
+    shop.batch("Customer", customers(25))
+    shop.run_import(entities=["Customer"], page_size=10, restart=True)
+    shop.sb.admin.faults(shop.realm_id, error_next=50)
+    with pytest.raises(bf.BackfillError, match="gave up after 2 attempts"):
+        shop.run_import(entities=["Customer"], page_size=10, attempts=2)
+    shop.sb.admin.faults(shop.realm_id, replace=True)
+    assert shop.run_import(entities=["Customer"], page_size=10).entities == {
+        "Customer": shop.count("Customer")
+    }

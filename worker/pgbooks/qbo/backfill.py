@@ -172,18 +172,24 @@ class _Importer:
     async def query(self, query: str) -> Any:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            base = wait_exponential_jitter(initial=0.5, max=30)(state)
+            base = wait_exponential_jitter(multiplier=0.5, max=30)(state)
             hinted = exc.retry_after if isinstance(exc, _Transient) else None
             return max(base, hinted or 0.0)
 
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(_Transient),
-            wait=wait,
-            stop=stop_after_attempt(self.attempts),
-            reraise=True,
-        ):
-            with attempt:
-                return await self._once(query)
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_Transient),
+                wait=wait,
+                stop=stop_after_attempt(self.attempts),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._once(query)
+        except _Transient as exc:
+            raise BackfillError(
+                f"query {query!r}: gave up after {self.attempts} attempts ({exc}); "
+                "run the command again to resume from the checkpoint"
+            ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def count(self, entity: str) -> int | None:
