@@ -1,5 +1,6 @@
 -- 0010 qbo_backfill: the imported QuickBooks mirror and the backfill checkpoints (schema sync).
--- Mirrors sql/tables/sync/qbo_mirror.sql and sql/tables/sync/qbo_backfill_checkpoints.sql.
+-- Mirrors sql/tables/sync/qbo_mirror.sql, sql/tables/sync/qbo_backfill_checkpoints.sql and the
+-- orders_placed_idx index of sql/tables/orders/orders.sql.
 
 -- sync.qbo_mirror: what a connected QuickBooks company holds, imported through the query API
 -- (pgbooks qbo import). It serves mapping (customers by email/name, items by SKU/name, tax codes
@@ -97,3 +98,9 @@ COMMENT ON COLUMN sync.qbo_backfill_checkpoints.completed IS 'True once the scop
 COMMENT ON COLUMN sync.qbo_backfill_checkpoints.started_at IS 'When the first step of this scope ran.';
 COMMENT ON COLUMN sync.qbo_backfill_checkpoints.updated_at IS 'When the cursor last moved.';
 COMMENT ON COLUMN sync.qbo_backfill_checkpoints.completed_at IS 'When the scope was completed.';
+
+-- Orders by accounting time (the books date rule: placed_at, else recorded_at), for date-range
+-- walks such as pgbooks qbo repost (keyset paging, resumable).
+CREATE INDEX orders_placed_idx ON orders.orders (
+    tenant_id, (coalesce(placed_at, recorded_at)), channel_id, order_id
+);

@@ -169,8 +169,11 @@ BEGIN
         WHERE o.tenant_id = p_tenant_id AND NOT o.is_test
             AND coalesce(o.placed_at, o.recorded_at) >= p_from::timestamp AT TIME ZONE 'UTC'
             AND coalesce(o.placed_at, o.recorded_at) < p_to::timestamp AT TIME ZONE 'UTC'
-            AND (v_k.cursor = '{}' OR (coalesce(o.placed_at, o.recorded_at), o.channel_id, o.order_id)
-                > ((v_k.cursor ->> 'at')::timestamptz, v_k.cursor ->> 'channel_id', v_k.cursor ->> 'order_id'))
+            -- Keyset after the checkpoint (index orders_placed_idx): one index range per step.
+            AND (coalesce(o.placed_at, o.recorded_at), o.channel_id, o.order_id) > (
+                coalesce((v_k.cursor ->> 'at')::timestamptz, '-infinity'),
+                coalesce(v_k.cursor ->> 'channel_id', ''), coalesce(v_k.cursor ->> 'order_id', '')
+            )
         ORDER BY coalesce(o.placed_at, o.recorded_at), o.channel_id, o.order_id
         LIMIT p_limit
     LOOP

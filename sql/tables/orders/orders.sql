@@ -48,6 +48,12 @@ CREATE TABLE orders.orders (
 
 CREATE INDEX orders_customer_idx ON orders.orders (tenant_id, channel_id, customer_id);
 
+-- Orders by accounting time (the books date rule: placed_at, else recorded_at), for date-range
+-- walks such as pgbooks qbo repost (keyset paging, resumable).
+CREATE INDEX orders_placed_idx ON orders.orders (
+    tenant_id, (coalesce(placed_at, recorded_at)), channel_id, order_id
+);
+
 COMMENT ON TABLE orders.orders IS
 'Order headers with the platform''s stated totals; inconsistent totals are flagged in order_flags, never fixed.';
 COMMENT ON COLUMN orders.orders.tenant_id IS 'Owning tenant.';
