@@ -148,16 +148,16 @@ def parse_bai2(data: bytes, *, filename: str | None = None) -> list[Statement]:
                 first_error = (exc, helper)
     if parsed is None:
         assert first_error is not None
-        exc, helper = first_error
+        err, helper = first_error
         err_line: int | None = None
         if helper is not None and 0 <= helper.index < len(record_lines):
             err_line = record_lines[helper.index]
         elif record_lines:
             err_line = record_lines[0]
-        msg = str(exc) or type(exc).__name__
-        if isinstance(exc, ValueError) and "RecordCode" in msg:
+        msg = str(err) or type(err).__name__
+        if isinstance(err, ValueError) and "RecordCode" in msg:
             msg = f"unknown record code ({msg})"
-        raise StatementParseError(FMT, msg, line=err_line, filename=filename) from exc
+        raise StatementParseError(FMT, msg, line=err_line, filename=filename) from err
 
     detail_lines = [no for no, ln in numbered if ln.startswith("16")]
     account_lines = [no for no, ln in numbered if ln.startswith("03")]
