@@ -1,4 +1,4 @@
-"""The fast per-tenant summary (rollup + live recomputation of changed months) always equals the
+"""The fast per-tenant summary (rollup + live recomputation of changed days) always equals the
 slow recomputation from analytics.rpt_order_reconciliation, through every kind of change."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import psycopg
 from tests.recon.test_examples import seed
 
 FAST = """
-SELECT tenant_id, period::text, currency, recon_state, sum(orders)::bigint, sum(order_amount)
-FROM analytics.rpt_recon_summary GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+SELECT tenant_id, period::text, day::text, currency, recon_state, sum(orders)::bigint,
+    sum(order_amount)
+FROM analytics.rpt_recon_summary GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
 """
 SLOW = """
-SELECT tenant_id, period::text, currency, recon_state, count(*), sum(order_total)
-FROM analytics.rpt_order_reconciliation GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+SELECT tenant_id, period::text, day::text, currency, recon_state, count(*), sum(order_total)
+FROM analytics.rpt_order_reconciliation GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
 """
 
 
@@ -37,8 +38,8 @@ def _check(db: psycopg.Connection) -> list[tuple]:
     return fast
 
 
-def _refresh(db: psycopg.Connection, *, all_months: bool = False) -> int:
-    row = db.execute("SELECT api.recon_rollup__refresh('demo', %s)", (all_months,)).fetchone()
+def _refresh(db: psycopg.Connection, *, all_days: bool = False) -> int:
+    row = db.execute("SELECT api.recon_rollup__refresh('demo', %s)", (all_days,)).fetchone()
     assert row is not None
     assert db.execute("SELECT count(*) FROM books.recon_dirty").fetchone() == (0,)
     computed = db.execute("SELECT DISTINCT computed FROM analytics.rpt_recon_summary").fetchall()
@@ -54,7 +55,7 @@ def test_fast_summary_equals_slow_recomputation_through_changes(db: psycopg.Conn
     assert db.execute("SELECT DISTINCT computed FROM analytics.rpt_recon_summary").fetchall() == [
         ("live",)
     ]
-    assert _refresh(db) == 2  # March and April
+    assert _refresh(db) == 5  # the days of o1, o2, o3, o4, o5
     assert _check(db) == live
     accuracy = db.execute(
         "SELECT period::text, orders, reconciled, accuracy_pct FROM analytics.rpt_recon_accuracy"
@@ -68,8 +69,8 @@ def test_fast_summary_equals_slow_recomputation_through_changes(db: psycopg.Conn
     # an order's stated total changes: its lines no longer add up, the rules block its document
     db.execute("UPDATE orders.orders SET stated_total = 31.00 WHERE order_id = 'o4'")
     after = _check(db)
-    assert ("demo", "2024-04-01", "USD", "blocked", 1, Decimal("31.00")) in after
-    # an order moves to another month (both months change)
+    assert ("demo", "2024-04-01", "2024-04-02", "USD", "blocked", 1, Decimal("31.00")) in after
+    # an order moves to another day and month (both change)
     db.execute("UPDATE orders.orders SET placed_at = '2024-05-01 00:00+00' WHERE order_id = 'o5'")
     _check(db)
     # a document changes status by itself
@@ -80,7 +81,7 @@ def test_fast_summary_equals_slow_recomputation_through_changes(db: psycopg.Conn
     _check(db)
     _refresh(db)
     _check(db)
-    # the posting mode decides booked_in_payout_summary vs no_document in every month
+    # the posting mode decides booked_in_payout_summary vs no_document on every day
     db.execute(
         "UPDATE books.tenant_settings SET posting_mode = 'per_payout' WHERE tenant_id = 'demo'"
     )
@@ -102,11 +103,11 @@ def test_fast_summary_equals_slow_recomputation_through_changes(db: psycopg.Conn
     )
     db.execute("RESET session_replication_role")
     assert db.execute(FAST).fetchall() != db.execute(SLOW).fetchall()
-    assert _refresh(db, all_months=True) >= 3
+    assert _refresh(db, all_days=True) >= 3
     _check(db)
 
 
-def test_refresh_keeps_a_month_live_when_its_change_commits_meanwhile(
+def test_refresh_keeps_a_day_live_when_its_change_commits_meanwhile(
     db: psycopg.Connection, db_url: str
 ) -> None:
     seed(db)
@@ -116,10 +117,10 @@ def test_refresh_keeps_a_month_live_when_its_change_commits_meanwhile(
         _refresh(db)
         writer.commit()
     got = _check(db)
-    assert ("demo", "2024-03-01", "USD", "blocked", 2, Decimal("114.00")) in got
-    assert db.execute("SELECT DISTINCT computed FROM analytics.rpt_recon_summary").fetchall() == [
-        ("live",)
-    ]
+    assert ("demo", "2024-03-01", "2024-03-01", "USD", "blocked", 1, Decimal("99.00")) in got
+    assert db.execute(
+        "SELECT day::text, computed FROM analytics.rpt_recon_summary WHERE computed = 'live'"
+    ).fetchall() == [("2024-03-01", "live")]
 
 
 def test_refresh_refuses_an_unknown_tenant(db: psycopg.Connection) -> None:

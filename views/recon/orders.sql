@@ -3,8 +3,8 @@
 -- main). An order is reconciled when it has a deliverable document whose total equals the
 -- order's stated total to the cent; everything else says why (no document, blocked by an
 -- exception, draft, amount difference, test order, per-payout posting). The per-tenant summary
--- (rpt_recon_summary, rpt_recon_accuracy) is fast by design: a rollup per month plus a live
--- recomputation of the months changed since the last refresh (sql/code/bank/rollup.sql marks them).
+-- (rpt_recon_summary, rpt_recon_accuracy) is fast by design: a rollup per day plus a live
+-- recomputation of the days changed since the last refresh (sql/code/bank/rollup.sql marks them).
 
 CREATE VIEW analytics.rpt_order_reconciliation AS
 SELECT
@@ -31,25 +31,38 @@ SELECT
         ELSE 'reconciled'
     END AS recon_state,
     now() - coalesce(o.placed_at, o.recorded_at) AS age,
-    logic.order__recon_period(o.placed_at, o.recorded_at) AS period,
+    date_trunc('month', logic.order__recon_day(o.placed_at, o.recorded_at))::date AS period,
+    logic.order__recon_day(o.placed_at, o.recorded_at) AS day,
     (coalesce(o.placed_at, o.recorded_at) AT TIME ZONE 'UTC') AS placed_utc
 FROM orders.orders AS o
 LEFT JOIN books.tenant_settings AS s ON o.tenant_id = s.tenant_id
-LEFT JOIN books.documents AS d
-    ON
-        o.tenant_id = d.tenant_id AND d.source_type = 'order'
-        AND d.source_id = o.channel_id || ':' || o.order_id AND d.source_role = 'main';
+-- At most one main document per order (documents_one_per_source_role); LIMIT 1 keeps this an
+-- index lookup per order, so a day of orders never scans all of the tenant's documents.
+LEFT JOIN LATERAL (
+    SELECT
+        x.document_id,
+        x.doc_type,
+        x.status,
+        x.total_amount
+    FROM books.documents AS x
+    WHERE
+        x.tenant_id = o.tenant_id AND x.source_type = 'order'
+        AND x.source_id = o.channel_id || ':' || o.order_id AND x.source_role = 'main'
+    ORDER BY x.document_id
+    LIMIT 1
+) AS d ON TRUE;
 
 COMMENT ON VIEW analytics.rpt_order_reconciliation IS
 'One row per order: its main accounting document, status, amounts (order total and tax vs document total), '
 'difference, age and recon_state (reconciled, amount_difference, blocked, no_document, draft, cancelled, '
-'test_order, booked_in_payout_summary); period = UTC month of placed_at (else recorded_at), placed_utc = that '
-'instant in UTC (the range the summary recomputes).';
+'test_order, booked_in_payout_summary); day and period = UTC day and month of placed_at (else recorded_at), '
+'placed_utc = that instant in UTC (the range the summary recomputes).';
 
 CREATE VIEW analytics.rpt_recon_summary AS
 SELECT
     r.tenant_id,
-    r.period,
+    date_trunc('month', r.day)::date AS period,
+    r.day,
     r.currency,
     r.recon_state,
     r.orders,
@@ -58,12 +71,13 @@ SELECT
 FROM books.recon_rollup AS r
 WHERE NOT EXISTS (
         SELECT 1 FROM books.recon_dirty AS m
-        WHERE m.tenant_id = r.tenant_id AND m.period = r.period
+        WHERE m.tenant_id = r.tenant_id AND m.day = r.day
     )
 UNION ALL
 SELECT
     o.tenant_id,
     o.period,
+    o.day,
     o.currency,
     o.recon_state,
     count(*) AS orders,
@@ -72,20 +86,20 @@ SELECT
 FROM (
     SELECT DISTINCT
         d.tenant_id,
-        d.period
+        d.day
     FROM books.recon_dirty AS d
 ) AS m
 INNER JOIN analytics.rpt_order_reconciliation AS o
     ON
         m.tenant_id = o.tenant_id
-        AND o.placed_utc >= m.period::timestamp
-        AND o.placed_utc < m.period::timestamp + interval '1 month'
-GROUP BY o.tenant_id, o.period, o.currency, o.recon_state;
+        AND o.placed_utc >= m.day::timestamp
+        AND o.placed_utc < m.day::timestamp + interval '1 day'
+GROUP BY o.tenant_id, o.period, o.day, o.currency, o.recon_state;
 
 COMMENT ON VIEW analytics.rpt_recon_summary IS
-'Orders and amounts per tenant, month, currency and recon_state (of rpt_order_reconciliation), fast by design: '
-'months unchanged since api.recon_rollup__refresh come from books.recon_rollup (computed = rollup), months '
-'changed since are recomputed live (computed = live); either way equal to grouping rpt_order_reconciliation.';
+'Orders and amounts per tenant, day (and its month), currency and recon_state (of rpt_order_reconciliation), '
+'fast by design: days unchanged since api.recon_rollup__refresh come from books.recon_rollup (computed = rollup), '
+'days changed since are recomputed live (computed = live); either way equal to grouping rpt_order_reconciliation.';
 
 CREATE VIEW analytics.rpt_recon_accuracy AS
 SELECT
@@ -110,7 +124,7 @@ GROUP BY s.tenant_id, s.period, s.currency;
 COMMENT ON VIEW analytics.rpt_recon_accuracy IS
 'Reconciliation accuracy per tenant, month (UTC, of placed_at) and currency: orders, reconciled, not reconciled, '
 'amounts, and accuracy_pct = reconciled / bookable orders (test orders and payout-summary orders excluded). '
-'Reads analytics.rpt_recon_summary (rollup + live recomputation of changed months).';
+'Reads analytics.rpt_recon_summary (rollup + live recomputation of changed days).';
 
 CREATE FUNCTION api.recon_rollup__refresh(p_tenant_id text, p_all boolean DEFAULT FALSE)
 RETURNS integer
@@ -119,7 +133,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_months integer;
+    v_days integer;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM orders.tenants AS t WHERE t.tenant_id = p_tenant_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'PB801', MESSAGE = format('unknown tenant %L', p_tenant_id);
@@ -127,47 +141,47 @@ BEGIN
     -- one refresher per tenant at a time; the statement below then starts with a fresh snapshot
     PERFORM pg_advisory_xact_lock(hashtext('pgbooks.recon_rollup'), hashtext(p_tenant_id));
     -- One statement, one snapshot: the marks it removes are exactly those whose changes it sees;
-    -- a mark committed meanwhile survives and its month stays live.
-    WITH months AS (
-        SELECT m.period FROM books.recon_dirty AS m WHERE m.tenant_id = p_tenant_id
+    -- a mark committed meanwhile survives and its day stays live.
+    WITH days AS (
+        SELECT m.day FROM books.recon_dirty AS m WHERE m.tenant_id = p_tenant_id
         UNION
-        SELECT logic.order__recon_period(o.placed_at, o.recorded_at) AS period
+        SELECT logic.order__recon_day(o.placed_at, o.recorded_at) AS day
         FROM orders.orders AS o
         WHERE p_all AND o.tenant_id = p_tenant_id
         UNION
-        SELECT r.period FROM books.recon_rollup AS r WHERE p_all AND r.tenant_id = p_tenant_id
+        SELECT r.day FROM books.recon_rollup AS r WHERE p_all AND r.tenant_id = p_tenant_id
     ),
 
     cleared AS (
         DELETE FROM books.recon_dirty AS m
-        WHERE m.tenant_id = p_tenant_id AND m.period IN (SELECT x.period FROM months AS x)
-        RETURNING m.period
+        WHERE m.tenant_id = p_tenant_id AND m.day IN (SELECT x.day FROM days AS x)
+        RETURNING m.day
     ),
 
     dropped AS (
         DELETE FROM books.recon_rollup AS r
-        WHERE r.tenant_id = p_tenant_id AND r.period IN (SELECT x.period FROM months AS x)
-        RETURNING r.period
+        WHERE r.tenant_id = p_tenant_id AND r.day IN (SELECT x.day FROM days AS x)
+        RETURNING r.day
     ),
 
     fresh AS (
-        INSERT INTO books.recon_rollup (tenant_id, period, currency, recon_state, orders, order_amount)
-        SELECT o.tenant_id, o.period, o.currency, o.recon_state, count(*), sum(o.order_total)
+        INSERT INTO books.recon_rollup (tenant_id, day, currency, recon_state, orders, order_amount)
+        SELECT o.tenant_id, o.day, o.currency, o.recon_state, count(*), sum(o.order_total)
         FROM analytics.rpt_order_reconciliation AS o
-        WHERE o.tenant_id = p_tenant_id AND o.period IN (SELECT x.period FROM months AS x)
-        GROUP BY o.tenant_id, o.period, o.currency, o.recon_state
-        RETURNING period
+        WHERE o.tenant_id = p_tenant_id AND o.day IN (SELECT x.day FROM days AS x)
+        GROUP BY o.tenant_id, o.day, o.currency, o.recon_state
+        RETURNING day
     )
 
-    SELECT count(*) INTO v_months FROM months;
-    RETURN v_months;
+    SELECT count(*) INTO v_days FROM days;
+    RETURN v_days;
 END;
 $$;
 
 COMMENT ON FUNCTION api.recon_rollup__refresh(text, boolean) IS
-'Recomputes the rollup of a tenant''s changed months (p_all: every month, e.g. after a bulk load with triggers '
+'Recomputes the rollup of a tenant''s changed days (p_all: every day, e.g. after a bulk load with triggers '
 'off) from analytics.rpt_order_reconciliation and clears their marks, in one statement; returns the number of '
-'months recomputed. Safe to run concurrently with writers (pgbooks recon refresh).';
+'days recomputed. Safe to run concurrently with writers (pgbooks recon refresh).';
 
 GRANT SELECT ON analytics.rpt_order_reconciliation, analytics.rpt_recon_summary, analytics.rpt_recon_accuracy
 TO pgbooks_analyst, pgbooks_operator;

@@ -1,19 +1,19 @@
 -- The per-tenant reconciliation summary, fast by design (tables: sql/tables/books/recon_rollup.sql).
--- Every statement that can move an order's recon_state marks the month it lands in (and the one
+-- Every statement that can move an order's recon_state marks the day it lands on (and the one
 -- it leaves) in books.recon_dirty: orders themselves, their main accounting documents, and the
--- tenant's posting mode. analytics.rpt_recon_summary reads books.recon_rollup for clean months and
--- recomputes marked months live from analytics.rpt_order_reconciliation; the refresh
--- (api.recon_rollup__refresh, views/recon/orders.sql) folds marked months back in.
+-- tenant's posting mode. analytics.rpt_recon_summary reads books.recon_rollup for clean days and
+-- recomputes marked days live from analytics.rpt_order_reconciliation; the refresh
+-- (api.recon_rollup__refresh, views/recon/orders.sql) folds marked days back in.
 -- The trigger functions read their transition tables through EXECUTE: plpgsql_check cannot see
 -- transition tables in static SQL.
 
-CREATE FUNCTION logic.order__recon_period(p_placed_at timestamptz, p_recorded_at timestamptz)
+CREATE FUNCTION logic.order__recon_day(p_placed_at timestamptz, p_recorded_at timestamptz)
 RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN date_trunc('month', coalesce(p_placed_at, p_recorded_at) AT TIME ZONE 'UTC')::date;
+RETURN (coalesce(p_placed_at, p_recorded_at) AT TIME ZONE 'UTC')::date;
 
-COMMENT ON FUNCTION logic.order__recon_period(timestamptz, timestamptz) IS
-'The reconciliation month of an order: first day of the UTC month of placed_at, else recorded_at.';
+COMMENT ON FUNCTION logic.order__recon_day(timestamptz, timestamptz) IS
+'The reconciliation day of an order: the UTC day of placed_at, else recorded_at.';
 
 CREATE FUNCTION logic.tg_orders__recon_dirty()
 RETURNS trigger
@@ -27,8 +27,8 @@ BEGIN
         ELSE ARRAY['recon_old', 'recon_new']
     END LOOP
         EXECUTE format(
-            'INSERT INTO books.recon_dirty (tenant_id, period) '
-            'SELECT DISTINCT t.tenant_id, logic.order__recon_period(t.placed_at, t.recorded_at) FROM %I AS t',
+            'INSERT INTO books.recon_dirty (tenant_id, day) '
+            'SELECT DISTINCT t.tenant_id, logic.order__recon_day(t.placed_at, t.recorded_at) FROM %I AS t',
             v_table
         );
     END LOOP;
@@ -37,8 +37,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_orders__recon_dirty() IS
-'AFTER statement on orders.orders: marks the months of the inserted, updated (before and after) and deleted '
-'orders stale in books.recon_dirty (one mark per tenant and month per statement).';
+'AFTER statement on orders.orders: marks the days of the inserted, updated (before and after) and deleted '
+'orders stale in books.recon_dirty (one mark per tenant and day per statement).';
 
 CREATE TRIGGER tg_orders__recon_dirty_insert
 AFTER INSERT ON orders.orders REFERENCING NEW TABLE AS recon_new
@@ -66,8 +66,8 @@ BEGIN
         WHEN 'DELETE' THEN format('SELECT * FROM %I', 'recon_old')
         ELSE format('SELECT * FROM %I UNION ALL SELECT * FROM %I', 'recon_new', 'recon_old')
     END;
-    EXECUTE 'INSERT INTO books.recon_dirty (tenant_id, period) '
-        'SELECT DISTINCT o.tenant_id, logic.order__recon_period(o.placed_at, o.recorded_at) '
+    EXECUTE 'INSERT INTO books.recon_dirty (tenant_id, day) '
+        'SELECT DISTINCT o.tenant_id, logic.order__recon_day(o.placed_at, o.recorded_at) '
         'FROM (' || v_sources || ') AS d '
         'INNER JOIN orders.channels AS c ON c.tenant_id = d.tenant_id '
         '    AND left(d.source_id, length(c.channel_id) + 1) = c.channel_id || '':'' '
@@ -79,7 +79,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_documents__recon_dirty() IS
-'AFTER statement on books.documents: marks the months of the orders whose main document was inserted, updated '
+'AFTER statement on books.documents: marks the days of the orders whose main document was inserted, updated '
 'or deleted stale in books.recon_dirty.';
 
 CREATE TRIGGER tg_documents__recon_dirty_insert
@@ -108,15 +108,15 @@ BEGIN
     ELSE
         v_tenant := NEW.tenant_id;
     END IF;
-    -- the posting mode decides booked_in_payout_summary vs no_document for every month
-    INSERT INTO books.recon_dirty (tenant_id, period)
-    SELECT DISTINCT r.tenant_id, r.period FROM books.recon_rollup AS r WHERE r.tenant_id = v_tenant;
+    -- the posting mode decides booked_in_payout_summary vs no_document on every day
+    INSERT INTO books.recon_dirty (tenant_id, day)
+    SELECT DISTINCT r.tenant_id, r.day FROM books.recon_rollup AS r WHERE r.tenant_id = v_tenant;
     RETURN NULL;
 END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_tenant_settings__recon_dirty() IS
-'AFTER row on books.tenant_settings: a posting mode change marks every rolled-up month of the tenant stale.';
+'AFTER row on books.tenant_settings: a posting mode change marks every rolled-up day of the tenant stale.';
 
 CREATE TRIGGER tg_tenant_settings__recon_dirty
 AFTER INSERT OR UPDATE OR DELETE ON books.tenant_settings
