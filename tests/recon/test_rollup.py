@@ -3,10 +3,13 @@ slow recomputation from analytics.rpt_order_reconciliation, through every kind o
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import psycopg
+from typer.testing import CliRunner
 
+from pgbooks.cli import app
 from tests.recon.test_examples import seed
 
 FAST = """
@@ -130,3 +133,14 @@ def test_refresh_refuses_an_unknown_tenant(db: psycopg.Connection) -> None:
         assert exc.sqlstate == "PB801" and "nobody" in str(exc)
     else:
         raise AssertionError("refresh of an unknown tenant must fail")
+
+
+def test_cli_refresh(db: psycopg.Connection, db_url: str) -> None:
+    seed(db)
+    env = {"DATABASE_URL": db_url, "PGBOOKS_TENANT": "demo"}
+    res = CliRunner().invoke(app, ["recon", "refresh", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {"days": 3}
+    assert db.execute("SELECT count(*) FROM books.recon_dirty").fetchone() == (0,)
+    again = CliRunner().invoke(app, ["recon", "refresh", "--all"], env=env)
+    assert again.exit_code == 0 and "3 day(s) recomputed" in again.stdout
