@@ -29,8 +29,13 @@ def _normalize(db: psycopg.Connection, platform: str, channel: str, topic: str, 
 
 
 def _stripe_event(kind: str, obj: dict[str, Any], created: int) -> dict[str, Any]:
-    return {"id": f"evt_{created}", "object": "event", "type": kind, "created": created,
-            "data": {"object": obj}}  # fmt: skip
+    return {
+        "id": f"evt_{created}",
+        "object": "event",
+        "type": kind,
+        "created": created,
+        "data": {"object": obj},
+    }
 
 
 def test_real_payouts_match_or_become_inconsistent_source_data(db: psycopg.Connection) -> None:
