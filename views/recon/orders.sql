@@ -74,10 +74,12 @@ WHERE NOT EXISTS (
         WHERE m.tenant_id = r.tenant_id AND m.day = r.day
     )
 UNION ALL
+-- Live part: per marked day, that day's orders by index range (OFFSET 0 keeps the lateral
+-- subquery a per-day index scan whatever the statistics of the marks say).
 SELECT
-    o.tenant_id,
+    m.tenant_id,
     o.period,
-    o.day,
+    m.day,
     o.currency,
     o.recon_state,
     count(*) AS orders,
@@ -89,12 +91,22 @@ FROM (
         d.day
     FROM books.recon_dirty AS d
 ) AS m
-INNER JOIN analytics.rpt_order_reconciliation AS o
-    ON
-        m.tenant_id = o.tenant_id
-        AND o.placed_utc >= m.day::timestamp
-        AND o.placed_utc < m.day::timestamp + interval '1 day'
-GROUP BY o.tenant_id, o.period, o.day, o.currency, o.recon_state;
+CROSS JOIN
+    LATERAL (
+        SELECT
+            r.period,
+            r.currency,
+            r.recon_state,
+            r.order_total
+        FROM analytics.rpt_order_reconciliation AS r
+        WHERE
+            r.tenant_id = m.tenant_id
+            AND r.placed_utc >= m.day::timestamp
+            AND r.placed_utc < m.day::timestamp + interval '1 day'
+        ORDER BY r.placed_utc
+        OFFSET 0
+    ) AS o
+GROUP BY m.tenant_id, o.period, m.day, o.currency, o.recon_state;
 
 COMMENT ON VIEW analytics.rpt_recon_summary IS
 'Orders and amounts per tenant, day (and its month), currency and recon_state (of rpt_order_reconciliation), '
