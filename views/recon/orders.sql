@@ -177,11 +177,21 @@ BEGIN
     ),
 
     fresh AS (
+        -- per day, that day's orders by index range (day = the UTC date of placed_utc)
         INSERT INTO books.recon_rollup (tenant_id, day, currency, recon_state, orders, order_amount)
-        SELECT o.tenant_id, o.day, o.currency, o.recon_state, count(*), sum(o.order_total)
-        FROM analytics.rpt_order_reconciliation AS o
-        WHERE o.tenant_id = p_tenant_id AND o.day IN (SELECT x.day FROM days AS x)
-        GROUP BY o.tenant_id, o.day, o.currency, o.recon_state
+        SELECT p_tenant_id, x.day, o.currency, o.recon_state, count(*), sum(o.order_total)
+        FROM days AS x
+        CROSS JOIN LATERAL (
+            SELECT r.currency, r.recon_state, r.order_total
+            FROM analytics.rpt_order_reconciliation AS r
+            WHERE
+                r.tenant_id = p_tenant_id
+                AND r.placed_utc >= x.day::timestamp
+                AND r.placed_utc < x.day::timestamp + interval '1 day'
+            ORDER BY r.placed_utc
+            OFFSET 0
+        ) AS o
+        GROUP BY x.day, o.currency, o.recon_state
         RETURNING day
     )
 
