@@ -60,7 +60,7 @@ WITH sources AS (
         'order' AS source_type,
         o.channel_id,
         o.channel_id || ':' || o.order_id AS source_id,
-        coalesce(o.placed_at, o.recorded_at)::date AS day,
+        logic.order__recon_day(o.placed_at, o.recorded_at) AS day,
         o.currency,
         o.stated_total AS amount,
         s.posting_mode = 'per_payout' AS summarized
@@ -73,7 +73,7 @@ WITH sources AS (
         'refund' AS source_type,
         r.channel_id,
         r.channel_id || ':' || r.refund_id AS source_id,
-        coalesce(r.processed_at, r.recorded_at)::date AS day,
+        (coalesce(r.processed_at, r.recorded_at) AT TIME ZONE 'UTC')::date AS day,
         r.currency,
         r.amount,
         FALSE AS summarized
@@ -119,13 +119,13 @@ facts AS (
 events AS (
     SELECT
         e.tenant_id,
-        e.received_at::date AS day,
+        (e.received_at AT TIME ZONE 'UTC')::date AS day,
         e.channel_id,
         count(*) FILTER (WHERE e.status <> 'duplicate') AS events_received,
         count(*) FILTER (WHERE e.status = 'applied') AS events_applied,
         count(*) FILTER (WHERE e.status IN ('pending', 'quarantined')) AS events_unapplied
     FROM ingest.raw_events AS e
-    GROUP BY e.tenant_id, e.received_at::date, e.channel_id
+    GROUP BY e.tenant_id, (e.received_at AT TIME ZONE 'UTC')::date, e.channel_id
 )
 
 SELECT
@@ -165,8 +165,8 @@ FULL JOIN events AS e
         AND f.source_type = 'order';
 
 COMMENT ON VIEW analytics.rpt_completeness IS
-'Completeness per tenant, day, source (order, refund, payout; webhook for days with deliveries only) and channel: '
-'webhook deliveries received and not applied (pending or quarantined; on the order row of the channel and day), '
+'Completeness per tenant, day (UTC), source (order, refund, payout; webhook for days with deliveries only) and '
+'channel: webhook deliveries received and not applied (pending or quarantined; on the order row of the channel and day), '
 'source facts (count and amount, test orders excluded, payouts once paid), their accounting documents and the '
 'documents QuickBooks acknowledged (active remote object), with completeness = the first divergence '
 '(events_not_applied, missing_documents, amount_mismatch, not_acknowledged, acknowledged_amount_mismatch) or '
