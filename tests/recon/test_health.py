@@ -83,3 +83,18 @@ def test_completeness_flags_each_divergence(db: psycopg.Connection) -> None:
     db.execute("RESET session_replication_role")
     first = _completeness(db)[0]
     assert first[2:] == (2, 1, 1, "missing_documents", True)
+
+
+def test_analyst_role_reads_the_new_views(db: psycopg.Connection) -> None:
+    seed(db)
+    db.execute("SET ROLE pgbooks_analyst")
+    try:
+        health = db.execute("SELECT count(*) FROM analytics.rpt_sync_health").fetchone()
+        complete = db.execute(
+            "SELECT count(*) FROM analytics.rpt_completeness WHERE diverges"
+        ).fetchone()
+        summary = db.execute("SELECT count(*) FROM analytics.rpt_recon_summary").fetchone()
+    finally:
+        db.execute("RESET ROLE")
+    assert health == (1,) and complete is not None and complete[0] > 0
+    assert summary is not None and summary[0] > 0

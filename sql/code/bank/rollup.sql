@@ -4,8 +4,9 @@
 -- tenant's posting mode. analytics.rpt_recon_summary reads books.recon_rollup for clean days and
 -- recomputes marked days live from analytics.rpt_order_reconciliation; the refresh
 -- (api.recon_rollup__refresh, views/recon/orders.sql) folds marked days back in.
--- The trigger functions read their transition tables through EXECUTE: plpgsql_check cannot see
--- transition tables in static SQL.
+-- The trigger functions read their transition tables through EXECUTE (plpgsql_check cannot see
+-- transition tables in static SQL) and run as the owner (SECURITY DEFINER): a writer such as
+-- pgbooks_app needs no right on books.recon_dirty.
 
 CREATE FUNCTION logic.order__recon_day(p_placed_at timestamptz, p_recorded_at timestamptz)
 RETURNS date
@@ -15,9 +16,14 @@ RETURN (coalesce(p_placed_at, p_recorded_at) AT TIME ZONE 'UTC')::date;
 COMMENT ON FUNCTION logic.order__recon_day(timestamptz, timestamptz) IS
 'The reconciliation day of an order: the UTC day of placed_at, else recorded_at.';
 
+-- the analytics views call it with the reader's rights
+GRANT EXECUTE ON FUNCTION logic.order__recon_day(timestamptz, timestamptz) TO pgbooks_analyst, pgbooks_operator;
+
 CREATE FUNCTION logic.tg_orders__recon_dirty()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_table text;
@@ -55,6 +61,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION logic.tg_orders__recon_dirty();
 CREATE FUNCTION logic.tg_documents__recon_dirty()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_sources text;
@@ -97,6 +105,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION logic.tg_documents__recon_dirty();
 CREATE FUNCTION logic.tg_tenant_settings__recon_dirty()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tenant text;
