@@ -34,12 +34,13 @@ def test_sync_health_is_realms_status_plus_rates(db: psycopg.Connection) -> None
     )
     db.execute("INSERT INTO sync.settings (tenant_id, per_minute) VALUES ('demo', 40)")
     cols = sql.SQL(SHARED)
-    view = db.execute(
-        sql.SQL("SELECT {} FROM analytics.rpt_sync_health ORDER BY 1").format(cols)
-    ).fetchall()
-    func = db.execute(
-        sql.SQL("SELECT {} FROM api.realms__status() ORDER BY 1").format(cols)
-    ).fetchall()
+    with db.transaction():  # one now() for both (oldest_pending_s is relative to it)
+        view = db.execute(
+            sql.SQL("SELECT {} FROM analytics.rpt_sync_health ORDER BY 1").format(cols)
+        ).fetchall()
+        func = db.execute(
+            sql.SQL("SELECT {} FROM api.realms__status() ORDER BY 1").format(cols)
+        ).fetchall()
     assert view == func and len(view) == 2
     row = db.execute(
         "SELECT accepted_1h, failures_1h, error_rate_pct, rate_limit_per_minute,"
