@@ -167,8 +167,8 @@ FULL JOIN events AS e
 COMMENT ON VIEW analytics.rpt_completeness IS
 'Completeness per tenant, day (UTC), source (order, refund, payout; webhook for days with deliveries only) and '
 'channel: webhook deliveries received and not applied (pending or quarantined; on the order row of the channel '
-'and day), source facts (count and amount, test orders excluded, payouts once paid), their accounting documents and the '
-'documents QuickBooks acknowledged (active remote object), with completeness = the first divergence '
+'and day), source facts (count and amount, test orders excluded, payouts once paid), their accounting documents '
+'and the documents QuickBooks acknowledged (active remote object), with completeness = the first divergence '
 '(events_not_applied, missing_documents, amount_mismatch, not_acknowledged, acknowledged_amount_mismatch) or '
 'complete, and diverges = any of them (lost-event detection).';
 
