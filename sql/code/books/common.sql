@@ -166,3 +166,27 @@ $$;
 
 COMMENT ON FUNCTION logic.document__find(text, text, text, text) IS
 'The document of a source fact and role, if one was derived.';
+
+CREATE FUNCTION logic.test_orders__booked(p_tenant_id text)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    -- auto: test-mode orders (e.g. Stripe livemode=false) belong in a test company only. A tenant
+    -- connected to any host but Intuit's production API (the sandbox, a local simulator) books
+    -- them; a production company or no connection at all does not.
+    SELECT CASE s.test_orders
+        WHEN 'book' THEN TRUE
+        WHEN 'skip' THEN FALSE
+        ELSE coalesce((
+            SELECT c.base_url !~* '^https://quickbooks\.api\.intuit\.com'
+            FROM sync.connections AS c WHERE c.tenant_id = p_tenant_id
+        ), FALSE)
+    END
+    FROM books.tenant_settings AS s
+    WHERE s.tenant_id = p_tenant_id
+$$;
+
+COMMENT ON FUNCTION logic.test_orders__booked(text) IS
+'Whether the tenant books test-mode orders: test_orders = book/skip, or auto (connected to a non-production '
+'QuickBooks company).';

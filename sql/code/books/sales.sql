@@ -111,8 +111,10 @@ DECLARE
 BEGIN
     SELECT * INTO v_o FROM orders.orders
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
-    IF NOT found OR v_o.is_test OR v_s.posting_mode = 'per_payout' THEN
-        -- Test orders are never booked; per_payout tenants book orders in the payout summary.
+    IF NOT found OR (v_o.is_test AND NOT logic.test_orders__booked(p_tenant_id))
+        OR v_s.posting_mode = 'per_payout' THEN
+        -- Test-mode orders are booked only into a test company (tenant_settings.test_orders);
+        -- per_payout tenants book orders in the payout summary.
         RETURN v_ids;
     END IF;
     v_main := logic.document__find(p_tenant_id, 'order', v_src);
