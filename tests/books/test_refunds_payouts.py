@@ -260,3 +260,62 @@ def test_per_payout_mode_books_one_balanced_summary_per_payout(
     ]
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("398.00")
+
+
+def test_per_payout_summary_with_gift_card_tender_balances_and_posts(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    """A gift card used as tender is not revenue and not in the processor's charge: the summary
+    debits the gift-card liability for it (and credits it for gift cards sold)."""
+    db.execute(
+        "UPDATE books.tenant_settings SET posting_mode = 'per_payout' WHERE tenant_id = 'shop'"
+    )
+    o = shopify_order(1073459972)  # 199.00, plus a 25.00 gift card sold = 224.00
+    o["line_items"] = [
+        dict(o["line_items"][0]),
+        dict(o["line_items"][0], id=o["line_items"][0]["id"] + 1, gift_card=True, price="25.00"),
+    ]
+    o["total_price"] = o["total_line_items_price"] = "224.00"
+    sales = [
+        {"transaction_id": "g1", "kind": "sale", "amount": "50.00", "gateway": "gift_card"},
+        {"transaction_id": "t2", "kind": "sale", "amount": "174.00", "gateway": "bogus"},
+    ]
+    load_shopify_order(db, tenant, o, transactions=sales)
+    with db.transaction():
+        db.execute(
+            "INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount,"
+            " currency, payout_date) VALUES ('shop', 'shop1', 'po2', 'paid', 168.65, 'USD',"
+            " '2025-07-10')"
+        )
+        db.execute(
+            "INSERT INTO orders.balance_transactions (tenant_id, channel_id,"
+            " balance_transaction_id, payout_id, type, source_order_id, amount, fee, net,"
+            " currency) VALUES ('shop', 'shop1', 'c1', 'po2', 'charge', '1073459972', 174.00,"
+            " 5.35, 168.65, 'USD')"
+        )
+    doc = _doc(db, tenant, "payout", "shop1:po2")
+    assert "PAYOUT_SUMMARY_UNBALANCED" not in exceptions(db, tenant)
+    assert (doc["doc_type"], doc["status"], doc["total_amount"]) == (
+        "journal_entry",
+        "ready",
+        Decimal("224.00"),
+    )
+    lines = [
+        (
+            x["JournalEntryLineDetail"]["PostingType"],
+            x["JournalEntryLineDetail"]["AccountRef"]["value"],
+            x["Amount"],
+        )
+        for x in doc["body"]["Line"]
+    ]
+    # 3 = the account of the company's "Gift Card" item (no gift-card liability account exists
+    # in the sandbox company), the same account per-order documents credit through that item.
+    assert lines == [
+        ("Credit", "1", 199.00),
+        ("Credit", "3", 25.00),
+        ("Debit", "3", 50.00),
+        ("Debit", "16", 5.35),
+        ("Debit", "6", 168.65),
+    ]
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("224.00")
