@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from .helpers import (
+    add_transaction,
     documents,
     exceptions,
     fixture,
@@ -319,3 +320,87 @@ def test_per_payout_summary_with_gift_card_tender_balances_and_posts(
     ]
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("224.00")
+
+
+def _refund_docs(db: psycopg.Connection, tenant: str, refund_id: str) -> dict[str, Any]:
+    return {
+        d["source_role"]: d
+        for d in documents(db, tenant)
+        if (d["source_type"], d["source_id"]) == ("refund", f"shop1:{refund_id}")
+    }
+
+
+def test_refund_of_a_paid_invoice_books_the_credit_and_the_money_returned(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    """CreditMemo (+ refund): the credit memo credits the buyer; the money sent back is a journal
+    entry (buyer's receivable debited, clearing credited) and a zero Payment applies the credit
+    memo to it. Partial by line (discounted line, with tax) and by amount."""
+    o = shopify_order(450789469)
+    o["financial_status"] = "pending"
+    load_shopify_order(db, tenant, o)  # invoice 598.94, unpaid
+    inv = _doc(db, tenant, "order", "shop1:450789469")
+    assert inv["doc_type"] == "invoice"
+    with db.transaction():  # captured later: a Payment on the invoice
+        add_transaction(
+            db, tenant, "450789469", transaction_id="t1", kind="capture", amount="598.94"
+        )
+    _refund(db, "r1", "450789469", "199.65", [("703073504", 1, "195.67", "3.98")])
+    _refund(db, "r2", "450789469", "20.00")  # by amount only
+    r1, r2 = _refund_docs(db, tenant, "r1"), _refund_docs(db, tenant, "r2")
+    assert set(r1) == set(r2) == {"main", "credit_refund", "credit_applied"}
+    for docs, amount in ((r1, Decimal("199.65")), (r2, Decimal("20.00"))):
+        cm, je, pay = docs["main"], docs["credit_refund"], docs["credit_applied"]
+        assert (cm["doc_type"], cm["status"], cm["total_amount"]) == (
+            "credit_memo",
+            "ready",
+            amount,
+        )
+        assert (je["doc_type"], je["status"], je["total_amount"]) == (
+            "journal_entry",
+            "ready",
+            amount,
+        )
+        lines = [
+            (
+                x["JournalEntryLineDetail"]["PostingType"],
+                x["JournalEntryLineDetail"]["AccountRef"]["value"],
+                Decimal(str(x["Amount"])),
+            )
+            for x in je["body"]["Line"]
+        ]
+        assert lines == [("Debit", "5", amount), ("Credit", "4", amount)]  # A/R, clearing
+        assert (
+            je["body"]["Line"][0]["JournalEntryLineDetail"]["Entity"]["EntityRef"]
+            == (cm["body"]["CustomerRef"])
+        )
+        assert pay["doc_type"] == "payment" and pay["total_amount"] == 0
+        assert [
+            (x["LinkedTxn"][0]["TxnType"], x["LinkedTxn"][0]["TxnDocumentId"], x["Amount"])
+            for x in pay["body"]["Line"]
+        ] == [
+            ("CreditMemo", cm["document_id"], float(amount)),
+            ("JournalEntry", je["document_id"], float(amount)),
+        ]
+        assert set(pay["depends_on"]) >= {cm["document_id"], je["document_id"]}
+    assert r1["main"]["body"]["TxnTaxDetail"]["TotalTax"] == 3.98
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    for docs in (r1, r2):
+        for d in docs.values():
+            assert Decimal(str(answers[d["document_id"]]["TotalAmt"])) == d["total_amount"]
+
+
+def test_refund_of_an_invoice_pays_back_only_what_was_collected(
+    db: psycopg.Connection, tenant: str
+) -> None:
+    load_shopify_order(db, tenant, shopify_order(1073459983))  # pending → invoice 199.00
+    _refund(db, "r4", "1073459983", "50.00")
+    assert set(_refund_docs(db, tenant, "r4")) == {"main"}  # unpaid: only credited
+    with db.transaction():
+        add_transaction(
+            db, tenant, "1073459983", transaction_id="t9", kind="capture", amount="30.00"
+        )
+    db.execute("SELECT api.order__derive('shop', 'shop1', '1073459983')")
+    docs = _refund_docs(db, tenant, "r4")
+    assert docs["main"]["total_amount"] == Decimal("50.00")  # the credit is the refund
+    assert docs["credit_refund"]["total_amount"] == Decimal("30.00")  # the money is what was paid
