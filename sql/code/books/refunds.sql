@@ -197,8 +197,9 @@ BEGIN
             ELSE logic.item__resolve(p_tenant_id, v_r.sku, coalesce(v_r.title, 'Refund')) END;
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', v_item ->> 'error', 'category', 'mapping',
-                'message', format('refunded line %s (SKU %s) has no QuickBooks item', v_r.line_id, coalesce(v_r.sku, '-')),
-                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku));
+                'message', format('refunded line %s (SKU %s) has no QuickBooks item: %s', v_r.line_id,
+                    coalesce(v_r.sku, '-'), v_item ->> 'reason'),
+                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'reason', v_item ->> 'reason'));
         END IF;
         IF v_item ? 'depends_on' THEN
             v_deps := v_deps || (v_item ->> 'depends_on')::bigint;
@@ -257,7 +258,8 @@ BEGIN
         v_item := logic.item__resolve(p_tenant_id, NULL, 'Refund');
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', 'ITEM_UNMAPPED', 'category', 'mapping',
-                'message', 'amount-only refund needs the tenant''s default_item_id', 'detail', '{}'::jsonb);
+                'message', 'amount-only refund has no QuickBooks item: ' || (v_item ->> 'reason'),
+                'detail', jsonb_build_object('reason', v_item ->> 'reason'));
         END IF;
         v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_rf.amount,
             'Description', 'Refund' || coalesce(': ' || v_rf.reason, ''),

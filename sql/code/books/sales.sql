@@ -230,9 +230,11 @@ BEGIN
         END IF;
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', v_item ->> 'error', 'category', 'mapping',
-                'message', format('line %s (SKU %s, "%s") has no QuickBooks item under the tenant''s item policy',
-                    v_r.line_id, coalesce(v_r.sku, '-'), v_r.title),
-                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'title', v_r.title));
+                'message', format('line %s (SKU %s, "%s") has no QuickBooks item: %s',
+                    v_r.line_id, coalesce(v_r.sku, '-'), v_r.title,
+                    coalesce(v_item ->> 'reason', 'the tenant has no gift_card_item_id')),
+                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'title', v_r.title,
+                    'reason', v_item ->> 'reason', 'item_strategy', v_s.item_strategy, 'item_strict', v_s.item_strict));
         END IF;
         IF v_item ? 'depends_on' THEN
             v_deps := v_deps || (v_item ->> 'depends_on')::bigint;
