@@ -37,6 +37,8 @@ DECLARE
     v_home text;
     v_rate numeric;
     v_r record;
+    v_pdate date;
+    v_post date;
 BEGIN
     SELECT * INTO v_po FROM orders.payouts
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND payout_id = p_payout_id;
@@ -55,6 +57,14 @@ BEGIN
     END IF;
     v_home := coalesce(v_s.home_currency, (SELECT t.home_currency FROM orders.tenants AS t
                                            WHERE t.tenant_id = p_tenant_id));
+    v_pdate := coalesce(v_po.arrival_date, v_po.payout_date);
+    v_post := logic.document__posting_date(p_tenant_id, v_pdate, v_old.txn_date);
+    IF v_post IS NULL THEN
+        v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
+            'message', format('payout %s arrived %s, in a closed period (policy: hold)', v_src, v_pdate),
+            'detail', jsonb_build_object('txn_date', v_pdate,
+                'first_open_date', logic.books_period__open_date(p_tenant_id, v_pdate)));
+    END IF;
     SELECT coalesce(
         (SELECT t.gateway FROM orders.balance_transactions AS b
          JOIN orders.transactions AS t ON t.tenant_id = b.tenant_id AND t.channel_id = b.channel_id
@@ -123,7 +133,7 @@ BEGIN
         ) AS x
         WHERE v.amount <> 0;
         v_body := jsonb_build_object(
-            'TxnDate', coalesce(v_po.arrival_date, v_po.payout_date),
+            'TxnDate', coalesce(v_post, v_pdate),
             'DepositToAccountRef', jsonb_build_object('value', logic.account__for_role(p_tenant_id, 'bank', v_proc,
                 v_po.currency)),
             'CurrencyRef', jsonb_build_object('value', v_po.currency),
@@ -134,7 +144,7 @@ BEGIN
             v_body := v_body || jsonb_build_object('ExchangeRate', v_rate);
         END IF;
         v_id := logic.document__put(p_tenant_id, 'deposit', 'payout', v_src, 'main', v_body, v_net, v_po.currency,
-            coalesce(v_po.arrival_date, v_po.payout_date), '{}',
+            v_post, '{}',
             CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines);
     ELSE
         -- Summary of the orders this payout settles (their charge balance transactions; Stripe
@@ -216,7 +226,7 @@ BEGIN
                 'detail', jsonb_build_object('lines', v_dlines));
         END IF;
         v_body := jsonb_build_object(
-            'TxnDate', coalesce(v_po.arrival_date, v_po.payout_date),
+            'TxnDate', coalesce(v_post, v_pdate),
             'CurrencyRef', jsonb_build_object('value', v_po.currency),
             'PrivateNote', format('pgbooks payout summary %s %s', v_src, coalesce(v_po.bank_reference, '')),
             'Line', v_lines
@@ -228,7 +238,7 @@ BEGIN
             v_body := v_body || jsonb_build_object('DocNumber', left('P' || p_payout_id, 21));
         END IF;
         v_id := logic.document__put(p_tenant_id, 'journal_entry', 'payout', v_src, 'main', v_body, v_debits,
-            v_po.currency, coalesce(v_po.arrival_date, v_po.payout_date), '{}',
+            v_po.currency, v_post, '{}',
             CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines);
     END IF;
     FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP

@@ -160,6 +160,7 @@ DECLARE
     v_id bigint;
     v_p jsonb;
     v_exempt text := logic.tax_code__for(p_tenant_id, v_s.tax_model, NULL, NULL, FALSE);
+    v_post date;
 BEGIN
     SELECT * INTO v_rf FROM orders.refunds
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND refund_id = p_refund_id;
@@ -172,8 +173,15 @@ BEGIN
     END IF;
     v_doc_type := CASE v_main.doc_type WHEN 'sales_receipt' THEN 'refund_receipt' ELSE 'credit_memo' END;
     v_date := greatest(v_main.txn_date, (coalesce(v_rf.processed_at, v_rf.recorded_at) AT TIME ZONE 'UTC')::date);
-    IF v_s.closed_through IS NOT NULL AND v_date <= v_s.closed_through AND v_s.closed_period_policy <> 'hold' THEN
-        v_date := v_s.closed_through + 1;
+    v_post := logic.document__posting_date(p_tenant_id, v_date,
+        (logic.document__find(p_tenant_id, 'refund', v_src)).txn_date);
+    IF v_post IS NULL THEN
+        v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
+            'message', format('refund date %s is in a closed period (policy: hold)', v_date),
+            'detail', jsonb_build_object('txn_date', v_date,
+                'first_open_date', logic.books_period__open_date(p_tenant_id, v_date)));
+    ELSE
+        v_date := v_post;
     END IF;
     v_deps := ARRAY[(v_main.body -> 'CustomerRef' ->> 'document_id')::bigint, v_main.document_id];
 
@@ -326,7 +334,7 @@ BEGIN
         v_body := v_body || jsonb_build_object('DocNumber', left('R' || p_refund_id, 21));
     END IF;
     v_id := logic.document__put(
-        p_tenant_id, v_doc_type, 'refund', v_src, 'main', v_body, v_total, v_rf.currency, v_date, v_deps,
+        p_tenant_id, v_doc_type, 'refund', v_src, 'main', v_body, v_total, v_rf.currency, v_post, v_deps,
         CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines
     );
     FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP
