@@ -190,3 +190,46 @@ def test_real_stripe_charges_refunds_and_payout_become_documents_to_the_cent(
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     for d in (sr, inv, cm, rr, dep):
         assert Decimal(str(answers[d["document_id"]]["TotalAmt"])) == d["total_amount"]
+
+
+def test_stripe_payout_summary_per_payout_and_test_payouts_follow_test_orders(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    db.execute(
+        "UPDATE books.tenant_settings SET posting_mode = 'per_payout' WHERE tenant_id = %s",
+        (tenant,),
+    )
+    _stripe_channel(db, tenant)
+    charge = _obj("djstripe__charge_ch_fakefakefakefakefake0001.json")
+    txn = _obj("djstripe__balance_transaction_txn_fake_ch_fakefakefakefakefake0001.json")
+    payout = dict(_obj("derived__stripe_mock__payout.json"), status="paid", amount=txn["net"])
+    _send(db, tenant, "charge.succeeded", charge)
+    _send(db, tenant, "balance.available", dict(txn, payout=payout["id"]))
+    _send(db, tenant, "payout.paid", payout)
+    # Not connected: the payout settles a test-mode charge, so it is not booked either.
+    assert documents(db, tenant) == []
+    _connect(db, tenant, sandbox.base_url)
+    db.execute("SELECT api.payout__derive(%s, 'stripe', %s)", (tenant, payout["id"]))
+    je = _doc(db, tenant, "payout:stripe:" + payout["id"])
+    assert (je["doc_type"], je["status"], je["total_amount"]) == (
+        "journal_entry",
+        "ready",
+        _cents(charge["amount"]),
+    )
+    lines = [
+        (
+            x["JournalEntryLineDetail"]["PostingType"],
+            x["JournalEntryLineDetail"]["AccountRef"]["value"],
+            Decimal(str(x["Amount"])),
+        )
+        for x in je["body"]["Line"]
+    ]
+    # The charge (found through the balance transaction's source) is the sale; Stripe's fee
+    # and the net to the bank balance it.
+    assert lines == [
+        ("Credit", "1", _cents(charge["amount"])),
+        ("Debit", "16", _cents(txn["fee"])),
+        ("Debit", "6", _cents(txn["net"])),
+    ]
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    assert Decimal(str(answers[je["document_id"]]["TotalAmt"])) == je["total_amount"]

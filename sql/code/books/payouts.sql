@@ -55,6 +55,14 @@ BEGIN
         END IF;
         RETURN '{}';
     END IF;
+    IF NOT logic.test_orders__booked(p_tenant_id) AND EXISTS (
+        SELECT FROM orders.balance_transactions AS b
+        JOIN orders.orders AS o ON o.tenant_id = b.tenant_id AND o.channel_id = b.channel_id
+            AND o.order_id = coalesce(b.source_order_id, b.source_id)
+        WHERE b.tenant_id = p_tenant_id AND b.channel_id = p_channel_id AND b.payout_id = p_payout_id AND o.is_test
+    ) THEN
+        RETURN '{}';  -- settles test-mode orders: a test payout, booked only where test orders are
+    END IF;
     v_home := coalesce(v_s.home_currency, (SELECT t.home_currency FROM orders.tenants AS t
                                            WHERE t.tenant_id = p_tenant_id));
     v_pdate := coalesce(v_po.arrival_date, v_po.payout_date);
