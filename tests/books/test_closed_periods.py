@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from .helpers import documents, exceptions, load_shopify_order, post_all, shopify_order
+from .test_refunds_payouts import _real_payout
 
 SRC = "shop1:1073459972"  # paid 199.00 on 2025-07-02
 
@@ -135,3 +136,26 @@ def test_month_closed_with_reroute_policy_moves_new_documents(
     main = _by_role(db, tenant)["main"]
     assert main["status"] == "ready" and str(main["body"]["TxnDate"]) == "2025-08-01"
     assert exceptions(db, tenant) == {}
+
+
+def test_changed_deposit_in_a_closed_period_is_an_exception_for_the_operator(
+    db: psycopg.Connection, tenant: str
+) -> None:
+    db.execute(
+        "INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency)"
+        " VALUES ('shop', 'shop1', 'shopify', 'Apple store', 'USD')"
+    )
+    pid = _real_payout(db)
+    src = f"shop1:{pid}"
+    deposit = next(d for d in documents(db, tenant) if d["source_id"] == src)
+    db.execute(
+        "UPDATE books.tenant_settings SET closed_through = %s",
+        (deposit["body"]["TxnDate"],),
+    )
+    db.execute("UPDATE orders.payouts SET amount = 42.00 WHERE payout_id = %s", (pid,))
+    after = [d for d in documents(db, tenant) if d["source_id"] == src]
+    assert after == [deposit]  # untouched, nothing reversed or restated automatically
+    exc = exceptions(db, tenant)["CLOSED_PERIOD_CHANGE"]
+    assert exc["category"] == "conflict" and str(deposit["document_id"]) in exc["message"]
+    db.execute("SELECT api.payout__derive('shop', 'shop1', %s)", (pid,))
+    assert "CLOSED_PERIOD_CHANGE" in exceptions(db, tenant)  # not auto-resolved by a re-derive

@@ -300,10 +300,10 @@ DECLARE
 BEGIN
     IF v_rev_type IS NULL THEN
         PERFORM logic.books_exception__raise(p_old.tenant_id, p_old.source_type, p_old.source_id, p_old.document_id,
-            'PERIOD_CLOSED', 'config',
+            'CLOSED_PERIOD_CHANGE', 'conflict',
             format('%s %s is dated %s in a closed period and changed; a %s cannot be reversed automatically: '
-                'adjust it by hand in the open period', p_old.doc_type, p_old.document_id, p_old.txn_date,
-                p_old.doc_type),
+                'adjust it by hand in the open period, then resolve this exception', p_old.doc_type,
+                p_old.document_id, p_old.txn_date, p_old.doc_type),
             jsonb_build_object('txn_date', p_old.txn_date, 'first_open_date', v_open, 'new_total', p_total));
         RETURN p_old.document_id;
     END IF;
