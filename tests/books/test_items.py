@@ -47,10 +47,15 @@ def test_auto_create_makes_one_noninventory_item_per_sku_created_in_quickbooks_f
 ) -> None:
     _settings(db, "auto_create")
     _load(db, tenant, 1073459972, "199.00", "t1")  # SKU IPOD2009BLACK, not in the company
-    _load(db, tenant, 1073459981, "181.09", "t2")  # same SKU again
+    o = shopify_order(1073459981)  # same SKU again, under another title
+    o["line_items"][0]["name"] = "iPod Touch (renamed)"
+    load_shopify_order(
+        db, tenant, o, transactions=[{"transaction_id": "t2", "kind": "sale", "amount": "181.09"}]
+    )
     items = [d for d in documents(db, tenant) if d["doc_type"] == "item"]
     assert len(items) == 1  # one item per SKU, whatever the number of orders
     item = items[0]
+    assert item["version"] == 1  # the first title names it; no rename back and forth
     assert item["body"] == {
         "Name": "IPod Touch 8GB - Black [IPOD2009BLACK]",
         "Sku": "IPOD2009BLACK",

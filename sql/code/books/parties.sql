@@ -103,6 +103,12 @@ BEGIN
                 THEN ' would fall back, but item_strict forbids a fallback' ELSE ' has no fallback' END));
     END IF;
     IF v_s.item_strategy = 'auto_create' AND v_key IS NOT NULL THEN
+        -- One item per SKU: the first order that needs it names it; later orders (whose titles
+        -- may differ) reuse it rather than renaming the QuickBooks item back and forth.
+        v_doc := (logic.document__find(p_tenant_id, 'product', v_key)).document_id;
+        IF v_doc IS NOT NULL THEN
+            RETURN jsonb_build_object('ref', jsonb_build_object('document_id', v_doc), 'depends_on', v_doc);
+        END IF;
         v_doc := logic.document__put(
             p_tenant_id, 'item', 'product', v_key, 'main',
             jsonb_strip_nulls(jsonb_build_object(
