@@ -105,6 +105,12 @@ BEGIN
         synced_at = now()
     WHERE r.tenant_id = p_tenant_id AND r.document_id = v_row.document_id;
     PERFORM logic.exception__act(p_tenant_id, p_exception_id, 'resolve', p_action || ': ' || p_reason, v_actor);
+    -- A delivery that met the same QuickBooks edit (5010 -> REMOTE_CHANGED) is settled with it.
+    UPDATE sync.exceptions AS e SET
+        status = 'resolved', resolved_at = now(), resolved_by = v_actor,
+        resolution = format('settled by %s of conflict %s: %s', p_action, p_exception_id, p_reason)
+    WHERE e.tenant_id = p_tenant_id AND e.document_id = v_row.document_id AND e.status = 'open'
+        AND e.reason_code = 'REMOTE_CHANGED';
     UPDATE sync.exceptions AS e SET resolution = p_action || ': ' || p_reason,
         detail = e.detail || jsonb_build_object('choices', v_done)
     WHERE e.tenant_id = p_tenant_id AND e.exception_id = p_exception_id;

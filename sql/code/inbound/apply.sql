@@ -21,18 +21,29 @@
 --         merge), and nothing is sent while it is open (the SyncToken is not advanced, so a
 --         stray update meets QuickBooks' 5010 and api.outbox__reapply's conflict check).
 
+CREATE FUNCTION logic.inbound__money_field(p_field text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Amounts, tax, lines, currency and dates: always reviewed (sync.conflict_policies'
+    -- check conflict_policies_money_fields_review lists the same fields).
+    SELECT p_field IN (
+        'Line', 'TotalAmt', 'TxnTaxDetail', 'TotalTax', 'Balance', 'HomeTotalAmt', 'HomeBalance', 'ExchangeRate',
+        'CurrencyRef', 'ApplyTaxAfterDiscount', 'GlobalTaxCalculation', 'UnappliedAmt', 'Deposit',
+        'DepositToAccountRef', 'TxnDate'
+    );
+$$;
+
+COMMENT ON FUNCTION logic.inbound__money_field(text) IS
+'True for amount, tax, line, currency and date fields: a QuickBooks change to them is always reviewed.';
+
 CREATE FUNCTION logic.conflict_policy__for(p_tenant_id text, p_entity text, p_field text)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE
-        -- Amounts, tax and lines: always reviewed (the table's check says the same).
-        WHEN p_field IN (
-            'Line', 'TotalAmt', 'TxnTaxDetail', 'TotalTax', 'Balance', 'HomeTotalAmt', 'HomeBalance', 'ExchangeRate',
-            'CurrencyRef', 'ApplyTaxAfterDiscount', 'GlobalTaxCalculation', 'UnappliedAmt', 'Deposit',
-            'DepositToAccountRef', 'TxnDate'
-        ) THEN 'review'
+        WHEN logic.inbound__money_field(p_field) THEN 'review'
         ELSE coalesce((
             SELECT p.policy FROM sync.conflict_policies AS p
             WHERE p.tenant_id = p_tenant_id AND p.entity IN (p_entity, '*') AND p.field IN (p_field, '*')
@@ -355,7 +366,10 @@ BEGIN
         v_t := v_theirs -> v_field;
         CONTINUE WHEN v_b IS NOT DISTINCT FROM v_t;
         v_o := v_ours -> v_field;
-        IF v_o IS NULL THEN
+        IF v_o IS NULL AND v_field = 'TotalAmt' THEN
+            v_o := to_jsonb(v_doc.total_amount);  -- computed by QuickBooks; ours is the document's
+        END IF;
+        IF v_o IS NULL AND NOT logic.inbound__money_field(v_field) THEN
             v_quiet := v_quiet || v_field;  -- a field pgbooks never sends: QuickBooks' own
             CONTINUE;
         END IF;
