@@ -57,8 +57,14 @@ class TwoWay:
         return self.books.realm_id
 
     # ------------------------------------------------------------------ pgbooks side
-    def order(self, *, status: str = "pending", qty: int = 2, price: str = "12.50",
-              email: str = "ada@example.com") -> str:
+    def order(
+        self,
+        *,
+        status: str = "pending",
+        qty: int = 2,
+        price: str = "12.50",
+        email: str = "ada@example.com",
+    ) -> str:
         """A pending order (-> Invoice) of ``qty`` x ``price``, no tax, no shipping."""
         oid = f"A-{next(_orders)}"
         total = Decimal(price) * qty
@@ -101,8 +107,9 @@ class TwoWay:
         assert stats.failed == 0, stats
 
     def inbound(self, sweep: bool = False) -> InboundStats:
-        _swept, stats = asyncio.run(run_once(self.books.db_url, self.tenant, sweep=sweep,
-                                             force=True))
+        _swept, stats = asyncio.run(
+            run_once(self.books.db_url, self.tenant, sweep=sweep, force=True)
+        )
         return stats
 
     def changes(self) -> list[dict[str, Any]]:
@@ -154,9 +161,11 @@ class TwoWay:
         )
 
     def webhooks(self, url: str | None, fmt: str = "legacy", token: str = VERIFIER) -> None:
-        eps = [] if url is None else [
-            {"url": url, "verifier_token": token, "format": fmt, "realms": [self.realm]}
-        ]
+        eps = (
+            []
+            if url is None
+            else [{"url": url, "verifier_token": token, "format": fmt, "realms": [self.realm]}]
+        )
         self.books.sb.admin.webhooks(eps)
 
 

@@ -17,9 +17,7 @@ def _balance(two_way: TwoWay, oid: str) -> tuple[Decimal, Decimal, Decimal]:
     return row[0], row[1], row[2]
 
 
-def test_payment_in_quickbooks_closes_the_order_balance(
-    two_way: TwoWay, receiver_url: str
-) -> None:
+def test_payment_in_quickbooks_closes_the_order_balance(two_way: TwoWay, receiver_url: str) -> None:
     oid = two_way.order(qty=2, price="12.50")
     two_way.deliver()
     inv = two_way.document(oid)
