@@ -18,7 +18,8 @@ CREATE TABLE sync.inbound_realms (
     tenant_id text PRIMARY KEY REFERENCES orders.tenants (tenant_id),
     verifier_token text,
     verifier_token_previous text,
-    cdc_entities text[] NOT NULL DEFAULT '{Invoice,SalesReceipt,Payment,CreditMemo,RefundReceipt,Customer,Deposit,JournalEntry}',
+    cdc_entities text[] NOT NULL
+    DEFAULT '{Invoice,SalesReceipt,Payment,CreditMemo,RefundReceipt,Customer,Deposit,JournalEntry}',
     cdc_watermark timestamptz NOT NULL DEFAULT now(),
     cdc_overlap interval NOT NULL DEFAULT '5 minutes',
     sweep_min interval NOT NULL DEFAULT '30 seconds',
@@ -147,10 +148,13 @@ COMMENT ON COLUMN sync.inbound_changes.change_id IS 'Surrogate key, increasing i
 COMMENT ON COLUMN sync.inbound_changes.realm_id IS 'QuickBooks company the change happened in.';
 COMMENT ON COLUMN sync.inbound_changes.entity IS 'QuickBooks entity (Invoice, Payment, Customer, ...).';
 COMMENT ON COLUMN sync.inbound_changes.remote_id IS 'QuickBooks Id of the changed object.';
-COMMENT ON COLUMN sync.inbound_changes.operation IS 'Create, Update, Delete, Void, Merge or Emailed (CDC: Update or Delete).';
-COMMENT ON COLUMN sync.inbound_changes.changed_at IS 'QuickBooks LastUpdatedTime of the change (event time for CloudEvents).';
+COMMENT ON COLUMN sync.inbound_changes.operation IS
+'Create, Update, Delete, Void, Merge or Emailed (CDC: Update or Delete).';
+COMMENT ON COLUMN sync.inbound_changes.changed_at IS
+'QuickBooks LastUpdatedTime of the change (event time for CloudEvents).';
 COMMENT ON COLUMN sync.inbound_changes.source IS 'webhook, cdc (sweep) or manual.';
-COMMENT ON COLUMN sync.inbound_changes.raw_event_id IS 'The stored webhook delivery (ingest.raw_events) that reported it.';
+COMMENT ON COLUMN sync.inbound_changes.raw_event_id IS
+'The stored webhook delivery (ingest.raw_events) that reported it.';
 COMMENT ON COLUMN sync.inbound_changes.event_id IS 'CloudEvents id, when the notification had one.';
 COMMENT ON COLUMN sync.inbound_changes.seen IS 'How many notifications or sweeps reported this same change.';
 COMMENT ON COLUMN sync.inbound_changes.status IS 'pending (to fetch and compare), applied, failed (see outcome).';
@@ -194,4 +198,3 @@ COMMENT ON COLUMN sync.field_overrides.origin IS 'Which rule accepted it (policy
 COMMENT ON COLUMN sync.field_overrides.change_id IS 'The inbound change that brought it, when there was one.';
 COMMENT ON COLUMN sync.field_overrides.accepted_at IS 'When it was accepted.';
 COMMENT ON COLUMN sync.field_overrides.accepted_by IS 'inbound (a policy) or the operator who chose it.';
-

@@ -42,10 +42,13 @@ COMMENT ON COLUMN sync.inbound_changes.change_id IS 'Surrogate key, increasing i
 COMMENT ON COLUMN sync.inbound_changes.realm_id IS 'QuickBooks company the change happened in.';
 COMMENT ON COLUMN sync.inbound_changes.entity IS 'QuickBooks entity (Invoice, Payment, Customer, ...).';
 COMMENT ON COLUMN sync.inbound_changes.remote_id IS 'QuickBooks Id of the changed object.';
-COMMENT ON COLUMN sync.inbound_changes.operation IS 'Create, Update, Delete, Void, Merge or Emailed (CDC: Update or Delete).';
-COMMENT ON COLUMN sync.inbound_changes.changed_at IS 'QuickBooks LastUpdatedTime of the change (event time for CloudEvents).';
+COMMENT ON COLUMN sync.inbound_changes.operation IS
+'Create, Update, Delete, Void, Merge or Emailed (CDC: Update or Delete).';
+COMMENT ON COLUMN sync.inbound_changes.changed_at IS
+'QuickBooks LastUpdatedTime of the change (event time for CloudEvents).';
 COMMENT ON COLUMN sync.inbound_changes.source IS 'webhook, cdc (sweep) or manual.';
-COMMENT ON COLUMN sync.inbound_changes.raw_event_id IS 'The stored webhook delivery (ingest.raw_events) that reported it.';
+COMMENT ON COLUMN sync.inbound_changes.raw_event_id IS
+'The stored webhook delivery (ingest.raw_events) that reported it.';
 COMMENT ON COLUMN sync.inbound_changes.event_id IS 'CloudEvents id, when the notification had one.';
 COMMENT ON COLUMN sync.inbound_changes.seen IS 'How many notifications or sweeps reported this same change.';
 COMMENT ON COLUMN sync.inbound_changes.status IS 'pending (to fetch and compare), applied, failed (see outcome).';

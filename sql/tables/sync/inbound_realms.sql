@@ -7,7 +7,8 @@ CREATE TABLE sync.inbound_realms (
     tenant_id text PRIMARY KEY REFERENCES orders.tenants (tenant_id),
     verifier_token text,
     verifier_token_previous text,
-    cdc_entities text[] NOT NULL DEFAULT '{Invoice,SalesReceipt,Payment,CreditMemo,RefundReceipt,Customer,Deposit,JournalEntry}',
+    cdc_entities text[] NOT NULL
+    DEFAULT '{Invoice,SalesReceipt,Payment,CreditMemo,RefundReceipt,Customer,Deposit,JournalEntry}',
     cdc_watermark timestamptz NOT NULL DEFAULT now(),
     cdc_overlap interval NOT NULL DEFAULT '5 minutes',
     sweep_min interval NOT NULL DEFAULT '30 seconds',

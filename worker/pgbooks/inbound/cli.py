@@ -169,6 +169,7 @@ def run_cmd(
     from pgbooks.inbound.runner import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         asyncio.run(run_forever(load_settings().database_url, asyncio.Event(), poll))
     except KeyboardInterrupt:
