@@ -189,7 +189,8 @@ LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
     -- The normalizer the ingest processor calls for platform quickbooks (a retried raw event).
-    SELECT logic.quickbooks__capture(p_tenant_id, p_payload, NULL);
+    -- Tenant '' = received on the app-wide URL: each event's realm picks the tenant.
+    SELECT logic.quickbooks__capture(nullif(p_tenant_id, ''), p_payload, NULL);
 $$;
 
 COMMENT ON FUNCTION logic.quickbooks__normalize(text, text, text, jsonb) IS

@@ -54,9 +54,14 @@ BEGIN
         RETURN v_entry;
     END IF;
 
-    -- Two-way sync: an object deleted or voided in QuickBooks is never re-created or updated on
-    -- our own (its REMOTE_DELETED / REMOTE_VOIDED exception waits for an operator).
-    IF v_doc.action = 'upsert' AND v_remote.remote_status IN ('deleted', 'voided') THEN
+    -- Two-way sync: an object deleted or voided IN QUICKBOOKS (not by our own void/delete) is
+    -- never re-created or updated on our own (its REMOTE_DELETED / REMOTE_VOIDED exception).
+    IF v_doc.action = 'upsert' AND v_remote.remote_status IN ('deleted', 'voided')
+        AND EXISTS (
+            SELECT FROM sync.exceptions AS e
+            WHERE e.tenant_id = v_doc.tenant_id AND e.document_id = v_doc.document_id
+                AND e.reason_code IN ('REMOTE_DELETED', 'REMOTE_VOIDED')
+        ) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'PB607',
             MESSAGE = format('document %s: its QuickBooks %s %s was %s in QuickBooks; held, not re-created',
