@@ -132,3 +132,21 @@ COMMENT ON FUNCTION api.inbound_sweep__record(text, timestamptz, jsonb) IS
 
 GRANT EXECUTE ON FUNCTION api.inbound_sweeps__due(text, boolean) TO pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.inbound_sweep__record(text, timestamptz, jsonb) TO pgbooks_worker;
+
+CREATE FUNCTION api.inbound_sweep__postpone(p_tenant_id text, p_error text)
+RETURNS timestamptz
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A sweep that failed (transport, 5xx, 429, auth) is retried after sweep_min; the watermark
+    -- stays, so nothing is skipped.
+    UPDATE sync.inbound_realms AS r SET
+        next_sweep_at = now() + r.sweep_min, updated_at = now()
+    WHERE r.tenant_id = p_tenant_id AND p_error IS NOT NULL
+    RETURNING r.next_sweep_at;
+$$;
+
+COMMENT ON FUNCTION api.inbound_sweep__postpone(text, text) IS
+'After a failed CDC sweep: retry after sweep_min, watermark unchanged.';
+
+GRANT EXECUTE ON FUNCTION api.inbound_sweep__postpone(text, text) TO pgbooks_worker;

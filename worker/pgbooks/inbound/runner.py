@@ -38,6 +38,7 @@ _DUE = (
     "SELECT tenant_id, realm_id, base_url, entities, changed_since "
     "FROM api.inbound_sweeps__due(%s, %s)"
 )
+_POSTPONE = "SELECT api.inbound_sweep__postpone(%s, %s)"
 _RECORD = "SELECT objects, new_changes, next_sweep_at FROM api.inbound_sweep__record(%s, %s, %s)"
 
 
@@ -137,48 +138,51 @@ class InboundRunner:
     # ------------------------------------------------------------------ CDC
     async def sweep(self, tenant: str | None = None, force: bool = False) -> list[dict[str, Any]]:
         """Run the CDC sweeps that are due (``force``: all, now); one result per realm."""
-        results: list[dict[str, Any]] = []
         async with await self.connect() as conn:
-            cur = await conn.execute(_DUE, (tenant, force))
-            for tenant_id, realm_id, base_url, entities, since in await cur.fetchall():
-                url = f"{QboClient.company_url(base_url, realm_id)}/cdc"
-                params = {
-                    "entities": entities,
-                    "changedSince": _cdc_time(since),
-                    "minorversion": MINOR_VERSION,
-                }
-                try:
-                    resp = await self._get(conn, tenant_id, url, params)
-                except (httpx.HTTPError, AuthLost) as exc:
-                    results.append(
-                        {"tenant_id": tenant_id, "error": f"{type(exc).__name__}: {exc}"}
-                    )
-                    continue
+            return await self.sweep_on(conn, tenant, force)
+
+    async def sweep_on(
+        self, conn: psycopg.AsyncConnection[Any], tenant: str | None = None, force: bool = False
+    ) -> list[dict[str, Any]]:
+        """:meth:`sweep` on an open connection."""
+        results: list[dict[str, Any]] = []
+        cur = await conn.execute(_DUE, (tenant, force))
+        for tenant_id, realm_id, base_url, entities, since in await cur.fetchall():
+            url = f"{QboClient.company_url(base_url, realm_id)}/cdc"
+            params = {
+                "entities": entities,
+                "changedSince": _cdc_time(since),
+                "minorversion": MINOR_VERSION,
+            }
+            error: str | None = None
+            try:
+                resp = await self._get(conn, tenant_id, url, params)
                 if resp.status_code != 200:
-                    results.append(
-                        {
-                            "tenant_id": tenant_id,
-                            "error": f"HTTP {resp.status_code}: {resp.text[:300]}",
-                        }
-                    )
-                    continue
-                rec = await conn.execute(
-                    _RECORD, (tenant_id, since, Jsonb(loads_exact(resp.content), dumps=dumps_exact))
-                )
-                row = await rec.fetchone()
-                assert row is not None
-                self.stats.sweeps += 1
-                self.stats.swept_objects += int(row[0])
-                results.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "realm_id": realm_id,
-                        "changed_since": since,
-                        "objects": row[0],
-                        "new_changes": row[1],
-                        "next_sweep_at": row[2],
-                    }
-                )
+                    error = f"HTTP {resp.status_code}: {resp.text[:300]}"
+            except (httpx.HTTPError, AuthLost) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if error is not None:
+                await conn.execute(_POSTPONE, (tenant_id, error))
+                results.append({"tenant_id": tenant_id, "error": error})
+                continue
+            rec = await conn.execute(
+                _RECORD, (tenant_id, since, Jsonb(loads_exact(resp.content), dumps=dumps_exact))
+            )
+            row = await rec.fetchone()
+            assert row is not None
+            self.stats.sweeps += 1
+            self.stats.swept_objects += int(row[0])
+            results.append(
+                {
+                    "tenant_id": tenant_id,
+                    "realm_id": realm_id,
+                    "changed_since": since,
+                    "objects": row[0],
+                    "new_changes": row[1],
+                    "next_sweep_at": row[2],
+                }
+            )
+
         return results
 
     # ------------------------------------------------------------------ loop
@@ -192,7 +196,7 @@ class InboundRunner:
                     async with await self.connect() as conn:
                         while not stop.is_set():
                             busy = await self.process(conn)
-                            await self.sweep()
+                            await self.sweep_on(conn)
                             if busy:
                                 continue
                             with contextlib.suppress(asyncio.TimeoutError):
