@@ -117,3 +117,54 @@ def test_void_in_quickbooks_is_flagged(two_way: TwoWay) -> None:
     [exc] = two_way.exceptions("REMOTE_VOIDED")
     assert exc["document_id"] == inv["document_id"]
     assert two_way.document(oid)["remote_status"] == "voided"
+
+
+def test_own_payment_is_never_recorded_as_a_quickbooks_payment(
+    two_way: TwoWay, receiver_url: str
+) -> None:
+    oid = two_way.order(qty=2, price="12.50")
+    two_way.deliver()
+    inv = two_way.document(oid)
+    two_way.webhooks(f"{receiver_url}/webhooks/quickbooks/{two_way.tenant}")
+    # The order is paid on its platform: books derives a Payment, delivery posts it.
+    two_way.db.execute(
+        "INSERT INTO orders.transactions (tenant_id, channel_id, transaction_id, order_id, kind,"
+        " status, amount, currency, gateway) VALUES (%s, 'pos', 't-1', %s, 'capture', 'success',"
+        " 25, 'USD', 'stripe')",
+        (two_way.tenant, oid),
+    )
+    two_way.deliver()
+    two_way.wait_changes(lambda rs: any(r["entity"] == "Payment" for r in rs))
+    two_way.inbound()
+    assert _balance(two_way, oid) == (25, 25, 0)
+    assert two_way.books.count("Payment") == 1
+
+    # The race: our payment's notification applied before the delivery is closed (no link yet)
+    # waits instead of being taken for a bookkeeper's payment.
+    customer = two_way.read("Invoice", inv["remote_id"])["CustomerRef"]
+    oid2 = two_way.order(qty=1, price="12.50")
+    two_way.deliver()
+    inv2 = two_way.document(oid2)
+    pay = two_way.write(
+        "Payment",
+        {
+            "CustomerRef": customer,
+            "TotalAmt": Decimal("12.50"),
+            "PrivateNote": f"pgbooks payment pos:t-2 for order pos:{oid2}",
+            "Line": [
+                {
+                    "Amount": Decimal("12.50"),
+                    "LinkedTxn": [{"TxnId": inv2["remote_id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
+    two_way.wait_changes(
+        lambda rs: any(r["remote_id"] == pay["Id"] and r["entity"] == "Payment" for r in rs)
+    )
+    assert two_way.inbound().outcomes.get("in_flight") == 1
+    waiting = [
+        c for c in two_way.changes() if c["remote_id"] == pay["Id"] and c["entity"] == "Payment"
+    ]
+    assert waiting[0]["status"] == "pending"
+    assert _balance(two_way, oid2) == (Decimal("12.50"), 0, Decimal("12.50"))

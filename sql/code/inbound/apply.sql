@@ -291,6 +291,15 @@ BEGIN
 
     -- Not a document we posted.
     IF v_remote.document_id IS NULL THEN
+        -- Our own payment whose delivery has not been closed yet (webhook faster than
+        -- api.outbox__complete): never record it as a QuickBooks payment; look again later.
+        IF v_change.entity = 'Payment' AND NOT v_gone AND p_entity ->> 'PrivateNote' LIKE 'pgbooks payment %' THEN
+            UPDATE sync.inbound_changes AS c SET
+                detail = jsonb_build_object('waiting', 'pgbooks payment not linked yet (delivery in flight)')
+            WHERE c.tenant_id = p_tenant_id AND c.change_id = p_change_id;
+            RETURN QUERY SELECT 'in_flight'::text, jsonb_build_object('remote_id', v_change.remote_id);
+            RETURN;
+        END IF;
         IF v_change.entity = 'Payment' AND NOT v_gone THEN
             v_result := logic.inbound__payment(p_tenant_id, v_change.realm_id, p_entity, p_change_id);
         ELSE
