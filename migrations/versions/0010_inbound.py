@@ -1,13 +1,13 @@
 """Inbound (two-way sync): QuickBooks notifications, CDC state, conflict policies, overrides.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
