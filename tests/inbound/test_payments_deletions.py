@@ -168,3 +168,13 @@ def test_own_payment_is_never_recorded_as_a_quickbooks_payment(
     ]
     assert waiting[0]["status"] == "pending"
     assert _balance(two_way, oid2) == (Decimal("12.50"), 0, Decimal("12.50"))
+    # Never linked after 8 looks: an operator decides (no capture recorded on a guess).
+    two_way.db.execute(
+        "UPDATE sync.inbound_changes SET attempts = 8, processed_at = now() - interval '1 hour'"
+        " WHERE tenant_id = %s AND change_id = %s",
+        (two_way.tenant, waiting[0]["change_id"]),
+    )
+    assert two_way.inbound().outcomes.get("review") == 1
+    [flag] = two_way.exceptions("PAYMENT_UNLINKED")
+    assert flag["source_id"] == pay["Id"]
+    assert _balance(two_way, oid2) == (Decimal("12.50"), 0, Decimal("12.50"))

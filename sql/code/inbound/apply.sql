@@ -293,6 +293,18 @@ BEGIN
     IF v_remote.document_id IS NULL THEN
         -- Our own payment whose delivery has not been closed yet (webhook faster than
         -- api.outbox__complete): never record it as a QuickBooks payment; look again later.
+        IF v_change.entity = 'Payment' AND NOT v_gone AND p_entity ->> 'PrivateNote' LIKE 'pgbooks payment %'
+            AND v_change.attempts >= 8 THEN
+            -- Still not linked after 8 looks (about 18 minutes): an operator decides.
+            v_result := jsonb_build_object('outcome', 'review', 'exception_id', logic.inbound__exception(
+                p_tenant_id, NULL, 'qbo_payment', v_change.remote_id, 'PAYMENT_UNLINKED', 'conflict',
+                format('QuickBooks payment %s carries a pgbooks note but no delivered payment document links to it',
+                    v_change.remote_id),
+                jsonb_build_object('change_id', p_change_id, 'private_note', p_entity ->> 'PrivateNote'), NULL));
+            v_outcome := logic.inbound__finish(p_tenant_id, p_change_id, 'applied', 'review', v_result);
+            RETURN QUERY SELECT v_outcome, v_result;
+            RETURN;
+        END IF;
         IF v_change.entity = 'Payment' AND NOT v_gone AND p_entity ->> 'PrivateNote' LIKE 'pgbooks payment %' THEN
             UPDATE sync.inbound_changes AS c SET
                 detail = jsonb_build_object('waiting', 'pgbooks payment not linked yet (delivery in flight)')
