@@ -1,4 +1,4 @@
--- 0010 inbound: two-way sync (changes made in QuickBooks). Mirrors sql/tables/sync/inbound_realms.sql,
+-- 0011 inbound: two-way sync (changes made in QuickBooks). Mirrors sql/tables/sync/inbound_realms.sql,
 -- conflict_policies.sql, inbound_changes.sql, field_overrides.sql and the quickbooks platform of
 -- sql/tables/ingest/raw_events.sql.
 
