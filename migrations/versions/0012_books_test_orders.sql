@@ -1,4 +1,4 @@
--- 0011 books: whether test-mode orders are booked; the accounts_receivable account role (money
+-- 0012 books: whether test-mode orders are booked; the accounts_receivable account role (money
 -- refunded on a credit memo). Mirrors sql/tables/books/tenant_settings.sql and account_map.sql.
 
 ALTER TABLE books.tenant_settings
