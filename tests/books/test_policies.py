@@ -187,3 +187,35 @@ def test_closed_period_holds_or_moves_to_the_first_open_day(
     doc = _main(db, tenant, "1073459972")
     assert doc["status"] == "ready" and doc["body"]["TxnDate"] == str(date(2026, 1, 1))
     assert exceptions(db, tenant) == {}
+
+
+def test_custom_field_rules_fill_private_note_class_and_department_accepted_by_quickbooks(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    realm = sandbox.admin.create_realm()
+    url = f"{sandbox.base_url}/v3/company/{realm['realm_id']}"
+    auth = {"Authorization": f"Bearer {realm['token']['access_token']}"}
+    with httpx.Client(timeout=10, headers=auth) as client:
+        ids = {
+            kind: client.post(f"{url}/{kind.lower()}", json={"Name": name}).json()[kind]["Id"]
+            for kind, name in (("Class", "Web"), ("Department", "US store"))
+        }
+    rules = [
+        {"source": "order.email", "target": "PrivateNote"},
+        {"source": "channel.platform", "target": "Class", "map": {"shopify": ids["Class"]}},
+        {"source": "order.currency", "target": "Department", "map": {"USD": ids["Department"]}},
+        # A value the map does not name leaves the target alone (no guess).
+        {"source": "order.currency", "target": "CustomField", "map": {"EUR": "euro"}},
+    ]
+    db.execute("UPDATE books.tenant_settings SET custom_field_rules = %s", (Jsonb(rules),))
+    load_shopify_order(db, tenant, shopify_order(1073459972), transactions=[_sale("199.00")])
+    doc = _main(db, tenant, "1073459972")
+    body = doc["body"]
+    assert body["PrivateNote"] == ORDER_EMAIL
+    assert body["ClassRef"] == {"value": ids["Class"]}
+    assert body["DepartmentRef"] == {"value": ids["Department"]}
+    assert "CustomField" not in body
+    stored = post_all(db, tenant, sandbox, realm)[doc["document_id"]]
+    assert stored["PrivateNote"] == ORDER_EMAIL
+    assert stored["ClassRef"]["value"] == ids["Class"]
+    assert stored["DepartmentRef"]["value"] == ids["Department"]

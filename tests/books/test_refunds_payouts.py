@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from .helpers import (
+    add_transaction,
     documents,
     exceptions,
     fixture,
@@ -260,3 +261,146 @@ def test_per_payout_mode_books_one_balanced_summary_per_payout(
     ]
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("398.00")
+
+
+def test_per_payout_summary_with_gift_card_tender_balances_and_posts(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    """A gift card used as tender is not revenue and not in the processor's charge: the summary
+    debits the gift-card liability for it (and credits it for gift cards sold)."""
+    db.execute(
+        "UPDATE books.tenant_settings SET posting_mode = 'per_payout' WHERE tenant_id = 'shop'"
+    )
+    o = shopify_order(1073459972)  # 199.00, plus a 25.00 gift card sold = 224.00
+    o["line_items"] = [
+        dict(o["line_items"][0]),
+        dict(o["line_items"][0], id=o["line_items"][0]["id"] + 1, gift_card=True, price="25.00"),
+    ]
+    o["total_price"] = o["total_line_items_price"] = "224.00"
+    sales = [
+        {"transaction_id": "g1", "kind": "sale", "amount": "50.00", "gateway": "gift_card"},
+        {"transaction_id": "t2", "kind": "sale", "amount": "174.00", "gateway": "bogus"},
+    ]
+    load_shopify_order(db, tenant, o, transactions=sales)
+    with db.transaction():
+        db.execute(
+            "INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount,"
+            " currency, payout_date) VALUES ('shop', 'shop1', 'po2', 'paid', 168.65, 'USD',"
+            " '2025-07-10')"
+        )
+        db.execute(
+            "INSERT INTO orders.balance_transactions (tenant_id, channel_id,"
+            " balance_transaction_id, payout_id, type, source_order_id, amount, fee, net,"
+            " currency) VALUES ('shop', 'shop1', 'c1', 'po2', 'charge', '1073459972', 174.00,"
+            " 5.35, 168.65, 'USD')"
+        )
+    doc = _doc(db, tenant, "payout", "shop1:po2")
+    assert "PAYOUT_SUMMARY_UNBALANCED" not in exceptions(db, tenant)
+    assert (doc["doc_type"], doc["status"], doc["total_amount"]) == (
+        "journal_entry",
+        "ready",
+        Decimal("224.00"),
+    )
+    lines = [
+        (
+            x["JournalEntryLineDetail"]["PostingType"],
+            x["JournalEntryLineDetail"]["AccountRef"]["value"],
+            x["Amount"],
+        )
+        for x in doc["body"]["Line"]
+    ]
+    # 3 = the account of the company's "Gift Card" item (no gift-card liability account exists
+    # in the sandbox company), the same account per-order documents credit through that item.
+    assert lines == [
+        ("Credit", "1", 199.00),
+        ("Credit", "3", 25.00),
+        ("Debit", "3", 50.00),
+        ("Debit", "16", 5.35),
+        ("Debit", "6", 168.65),
+    ]
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("224.00")
+
+
+def _refund_docs(db: psycopg.Connection, tenant: str, refund_id: str) -> dict[str, Any]:
+    return {
+        d["source_role"]: d
+        for d in documents(db, tenant)
+        if (d["source_type"], d["source_id"]) == ("refund", f"shop1:{refund_id}")
+    }
+
+
+def test_refund_of_a_paid_invoice_books_the_credit_and_the_money_returned(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    """CreditMemo (+ refund): the credit memo credits the buyer; the money sent back is a journal
+    entry (buyer's receivable debited, clearing credited) and a zero Payment applies the credit
+    memo to it. Partial by line (discounted line, with tax) and by amount."""
+    o = shopify_order(450789469)
+    o["financial_status"] = "pending"
+    load_shopify_order(db, tenant, o)  # invoice 598.94, unpaid
+    inv = _doc(db, tenant, "order", "shop1:450789469")
+    assert inv["doc_type"] == "invoice"
+    with db.transaction():  # captured later: a Payment on the invoice
+        add_transaction(
+            db, tenant, "450789469", transaction_id="t1", kind="capture", amount="598.94"
+        )
+    _refund(db, "r1", "450789469", "199.65", [("703073504", 1, "195.67", "3.98")])
+    _refund(db, "r2", "450789469", "20.00")  # by amount only
+    r1, r2 = _refund_docs(db, tenant, "r1"), _refund_docs(db, tenant, "r2")
+    assert set(r1) == set(r2) == {"main", "credit_refund", "credit_applied"}
+    for docs, amount in ((r1, Decimal("199.65")), (r2, Decimal("20.00"))):
+        cm, je, pay = docs["main"], docs["credit_refund"], docs["credit_applied"]
+        assert (cm["doc_type"], cm["status"], cm["total_amount"]) == (
+            "credit_memo",
+            "ready",
+            amount,
+        )
+        assert (je["doc_type"], je["status"], je["total_amount"]) == (
+            "journal_entry",
+            "ready",
+            amount,
+        )
+        lines = [
+            (
+                x["JournalEntryLineDetail"]["PostingType"],
+                x["JournalEntryLineDetail"]["AccountRef"]["value"],
+                Decimal(str(x["Amount"])),
+            )
+            for x in je["body"]["Line"]
+        ]
+        assert lines == [("Debit", "5", amount), ("Credit", "4", amount)]  # A/R, clearing
+        assert (
+            je["body"]["Line"][0]["JournalEntryLineDetail"]["Entity"]["EntityRef"]
+            == (cm["body"]["CustomerRef"])
+        )
+        assert pay["doc_type"] == "payment" and pay["total_amount"] == 0
+        assert [
+            (x["LinkedTxn"][0]["TxnType"], x["LinkedTxn"][0]["TxnDocumentId"], x["Amount"])
+            for x in pay["body"]["Line"]
+        ] == [
+            ("CreditMemo", cm["document_id"], float(amount)),
+            ("JournalEntry", je["document_id"], float(amount)),
+        ]
+        assert set(pay["depends_on"]) >= {cm["document_id"], je["document_id"]}
+    assert r1["main"]["body"]["TxnTaxDetail"]["TotalTax"] == 3.98
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    for docs in (r1, r2):
+        for d in docs.values():
+            assert Decimal(str(answers[d["document_id"]]["TotalAmt"])) == d["total_amount"]
+
+
+def test_refund_of_an_invoice_pays_back_only_what_was_collected(
+    db: psycopg.Connection, tenant: str
+) -> None:
+    load_shopify_order(db, tenant, shopify_order(1073459983))  # pending → invoice 199.00
+    _refund(db, "r4", "1073459983", "50.00")
+    assert set(_refund_docs(db, tenant, "r4")) == {"main"}  # unpaid: only credited
+    with db.transaction():
+        add_transaction(
+            db, tenant, "1073459983", transaction_id="t9", kind="capture", amount="30.00"
+        )
+    db.execute("SELECT api.order__derive('shop', 'shop1', '1073459983')")
+    docs = _refund_docs(db, tenant, "r4")
+    assert docs["main"]["total_amount"] == Decimal("50.00")  # the credit is the refund
+    assert docs["credit_refund"]["total_amount"] == Decimal("30.00")  # the money is what was paid

@@ -102,3 +102,53 @@ def test_real_woocommerce_order_with_shipping_and_tax_posts_to_the_cent(
     assert doc["body"]["TxnTaxDetail"]["TotalTax"] == 1.35
     answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
     assert Decimal(str(answers[doc["document_id"]]["TotalAmt"])) == Decimal("29.35")
+
+
+def test_refund_with_shipping_and_restock_refunds_money_only(
+    db: psycopg.Connection, tenant: str, sandbox: Any
+) -> None:
+    """One unit of line 315 (3.00 + 0.225 tax → 0.23 as WooCommerce rounds it) restocked, plus the
+    10.00 shipping: a RefundReceipt with the line, the shipping item and the tax; restocking
+    moves goods, not money, and changes nothing in the document."""
+    o = fixture("woocommerce_order.json")["order"]
+    load_woocommerce_order(db, tenant, o)
+    with db.transaction():
+        db.execute(
+            "INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, order_id, amount,"
+            " currency, restock, processed_at) VALUES (%s, 'shop1', 'wr1', %s, 13.23, 'USD',"
+            " TRUE, '2025-07-05T10:00:00Z')",
+            (tenant, str(o["id"])),
+        )
+        db.execute(
+            "INSERT INTO orders.refund_lines (tenant_id, channel_id, refund_id, refund_line_id,"
+            " line_id, quantity, subtotal, total_tax) VALUES (%s, 'shop1', 'wr1', '1', '315',"
+            " 1, 3.00, 0.23)",
+            (tenant,),
+        )
+        db.execute(
+            "INSERT INTO orders.order_adjustments (tenant_id, channel_id, refund_id,"
+            " adjustment_id, kind, amount) VALUES (%s, 'shop1', 'wr1', 's', 'shipping_refund',"
+            " -10.00)",
+            (tenant,),
+        )
+    rr = next(d for d in documents(db, tenant) if d["source_id"] == "shop1:wr1")
+    assert (rr["doc_type"], rr["status"], rr["total_amount"]) == (
+        "refund_receipt",
+        "ready",
+        Decimal("13.23"),
+    )
+    lines = [
+        (
+            x["SalesItemLineDetail"]["ItemRef"]["value"],
+            x["Amount"],
+            x["SalesItemLineDetail"].get("Qty"),
+        )
+        for x in rr["body"]["Line"]
+    ]
+    assert lines == [("3", 3.00, 1), ("SHIPPING_ITEM_ID", 10.00, None)]
+    assert rr["body"]["TxnTaxDetail"]["TotalTax"] == 0.23
+    db.execute("UPDATE orders.refunds SET restock = FALSE WHERE refund_id = 'wr1'")
+    again = next(d for d in documents(db, tenant) if d["source_id"] == "shop1:wr1")
+    assert (again["version"], again["body"]) == (rr["version"], rr["body"])  # restock: no money
+    answers = post_all(db, tenant, sandbox, sandbox.admin.create_realm())
+    assert Decimal(str(answers[rr["document_id"]]["TotalAmt"])) == Decimal("13.23")

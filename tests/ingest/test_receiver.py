@@ -247,8 +247,9 @@ def test_woocommerce_delivery_uses_delivery_id_header(
 
 
 def test_routes_other_than_webhooks_answer_json_errors(receiver: httpx.Client) -> None:
+    # No tenant has two-way sync enabled: stored, refused (tests/inbound covers the rest).
     r = receiver.post("/webhooks/quickbooks", content=b"{}")
-    assert r.status_code == 501 and r.json()["error"] == "not_implemented"
+    assert r.status_code == 404 and r.json()["error"] == "unknown_channel"
     r = receiver.get(SHOP)
     assert r.status_code == 405 and "error" in r.json()
     r = receiver.post("/nowhere", content=b"{}")

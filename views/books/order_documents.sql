@@ -26,7 +26,8 @@ WITH docs AS (
         r.order_id,
         d.document_id,
         d.doc_type,
-        'refund:' || r.refund_id AS source_role,
+        'refund:' || r.refund_id
+        || CASE WHEN d.source_role <> 'main' THEN ':' || d.source_role ELSE '' END AS source_role,
         d.action,
         d.status,
         d.version,

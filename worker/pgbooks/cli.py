@@ -10,6 +10,7 @@ import typer
 
 from pgbooks.audit.cli import audit_app, close_app
 from pgbooks.db.cli import app as db_app
+from pgbooks.inbound.cli import app as inbound_app
 from pgbooks.ingest.cli import app as ingest_app
 from pgbooks.qbo.cli import app as qbo_app
 from pgbooks.recon.cli import mount as mount_recon
@@ -29,6 +30,7 @@ app.add_typer(close_app, name="close")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(qbo_app, name="qbo")  # import (QuickBooks history), repost (old orders)
 app.add_typer(ingest_app)  # receive, backfill, ingest process|status
+app.add_typer(inbound_app, name="inbound")  # two-way sync
 sync_cli.register(app)
 app.command("status")(status_cmd)
 mount_recon(app)  # bank, recon, exceptions

@@ -126,6 +126,18 @@ BEGIN
             IS DISTINCT FROM
             (p_doc_type, p_action, p_status, p_txn_date, v_doc_number, p_currency::character(3),
              p_total::numeric(20, 4), v_deps, p_body) THEN
+            IF v_old.txn_date IS NOT NULL AND logic.books_period__closed(p_tenant_id, v_old.txn_date) THEN
+                -- Booked in a period now closed: never rewritten. Only the date moved (a rule
+                -- re-dated it): nothing to book; else the change is adjusted in the open period.
+                IF (v_old.doc_type, v_old.action, v_old.status, v_old.currency, v_old.total_amount, v_old.body - 'TxnDate')
+                    IS NOT DISTINCT FROM
+                    (p_doc_type, p_action, p_status, p_currency::character(3), p_total::numeric(20, 4),
+                     p_body - 'TxnDate') THEN
+                    RETURN v_id;
+                END IF;
+                RETURN logic.document__adjust_closed(v_old, p_doc_type, p_body, p_total, p_currency, p_txn_date,
+                    v_deps, p_status, p_action, p_lines);
+            END IF;
             UPDATE books.documents
             SET doc_type = p_doc_type, action = p_action, status = p_status, txn_date = p_txn_date,
                 doc_number = v_doc_number, currency = p_currency, total_amount = p_total,
@@ -166,3 +178,191 @@ $$;
 
 COMMENT ON FUNCTION logic.document__find(text, text, text, text) IS
 'The document of a source fact and role, if one was derived.';
+
+CREATE FUNCTION logic.test_orders__booked(p_tenant_id text)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    -- auto: test-mode orders (e.g. Stripe livemode=false) belong in a test company only. A tenant
+    -- connected to any host but Intuit's production API (the sandbox, a local simulator) books
+    -- them; a production company or no connection at all does not.
+    SELECT CASE s.test_orders
+        WHEN 'book' THEN TRUE
+        WHEN 'skip' THEN FALSE
+        ELSE coalesce((
+            SELECT c.base_url !~* '^https://quickbooks\.api\.intuit\.com'
+            FROM sync.connections AS c WHERE c.tenant_id = p_tenant_id
+        ), FALSE)
+    END
+    FROM books.tenant_settings AS s
+    WHERE s.tenant_id = p_tenant_id
+$$;
+
+COMMENT ON FUNCTION logic.test_orders__booked(text) IS
+'Whether the tenant books test-mode orders: test_orders = book/skip, or auto (connected to a non-production '
+'QuickBooks company).';
+
+CREATE FUNCTION logic.books_period__closed(p_tenant_id text, p_date date)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Two ways a date is closed: the tenant's books setting (closed_through) and a month closed
+    -- with close.close_period (books.periods).
+    RETURN p_date IS NOT NULL AND (
+        p_date <= (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id)
+        OR logic.period__is_closed(p_tenant_id, p_date)
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed(text, date) IS
+'True when a date is closed for the tenant: on or before tenant_settings.closed_through, or in a closed month.';
+
+CREATE FUNCTION logic.books_period__open_date(p_tenant_id text, p_date date)
+RETURNS date
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    v_date date := p_date;
+    v_through date := (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id);
+BEGIN
+    WHILE logic.books_period__closed(p_tenant_id, v_date) LOOP
+        v_date := CASE WHEN v_date <= v_through THEN v_through + 1
+            ELSE (date_trunc('month', v_date) + interval '1 month')::date END;
+    END LOOP;
+    RETURN v_date;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__open_date(text, date) IS
+'The first open date on or after p_date (p_date itself when it is open).';
+
+CREATE FUNCTION logic.books_period__holds(p_tenant_id text, p_date date)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Hold (exception) instead of moving to the first open day: the tenant's policy is hold,
+    -- or the closed month's late policy is refuse.
+    RETURN logic.books_period__closed(p_tenant_id, p_date) AND (
+        EXISTS (SELECT FROM books.tenant_settings AS s
+                WHERE s.tenant_id = p_tenant_id AND s.closed_period_policy = 'hold'
+                  AND p_date <= s.closed_through)
+        OR EXISTS (SELECT FROM books.periods AS p
+                   WHERE p.tenant_id = p_tenant_id AND p.period_start = date_trunc('month', p_date)::date
+                     AND p.status = 'closed' AND p.late_policy = 'refuse')
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__holds(text, date) IS
+'True when a document dated p_date must be held (PERIOD_CLOSED exception) rather than moved to the first open day.';
+
+CREATE FUNCTION logic.document__adjust_closed(
+    p_old books.documents,
+    p_doc_type text,
+    p_body jsonb,
+    p_total numeric,
+    p_currency text,
+    p_txn_date date,
+    p_depends_on bigint[],
+    p_status text,
+    p_action text,
+    p_lines jsonb
+)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+-- A document dated in a closed period changed (or must be voided): the original stays as it was
+-- posted. In the first open period a reversing document cancels it (SalesReceipt ↔ RefundReceipt,
+-- Invoice ↔ CreditMemo, JournalEntry with sides swapped) and, unless it was voided, a restated
+-- document carries the new content. Both are linked to the original by source and role.
+DECLARE
+    v_open date := logic.books_period__open_date(
+        p_old.tenant_id, greatest(p_old.txn_date, coalesce(p_txn_date, p_old.txn_date))
+    );
+    v_rev_type text := CASE p_old.doc_type
+        WHEN 'sales_receipt' THEN 'refund_receipt' WHEN 'refund_receipt' THEN 'sales_receipt'
+        WHEN 'invoice' THEN 'credit_memo' WHEN 'credit_memo' THEN 'invoice'
+        WHEN 'journal_entry' THEN 'journal_entry'
+    END;
+    v_note text := format('pgbooks: reverses document %s (%s dated %s, closed period)',
+        p_old.document_id, p_old.doc_type, p_old.txn_date);
+    v_body jsonb;
+    v_lines jsonb;
+    v_restated books.documents;
+    v_id bigint;
+BEGIN
+    IF v_rev_type IS NULL THEN
+        PERFORM logic.books_exception__raise(p_old.tenant_id, p_old.source_type, p_old.source_id, p_old.document_id,
+            'CLOSED_PERIOD_CHANGE', 'conflict',
+            format('%s %s is dated %s in a closed period and changed; a %s cannot be reversed automatically: '
+                'adjust it by hand in the open period, then resolve this exception', p_old.doc_type,
+                p_old.document_id, p_old.txn_date, p_old.doc_type),
+            jsonb_build_object('txn_date', p_old.txn_date, 'first_open_date', v_open, 'new_total', p_total));
+        RETURN p_old.document_id;
+    END IF;
+    IF p_old.status = 'ready' AND p_old.action = 'upsert' THEN
+        v_body := (p_old.body - 'DocNumber' - 'TxnDate' - 'PrivateNote')
+            || jsonb_build_object('TxnDate', v_open, 'PrivateNote', v_note);
+        IF v_rev_type = 'journal_entry' THEN
+            v_body := v_body || jsonb_build_object('Line', (
+                SELECT jsonb_agg(jsonb_set(l.value, '{JournalEntryLineDetail,PostingType}', to_jsonb(
+                    CASE l.value #>> '{JournalEntryLineDetail,PostingType}' WHEN 'Debit' THEN 'Credit' ELSE 'Debit' END
+                )) ORDER BY l.ord)
+                FROM jsonb_array_elements(p_old.body -> 'Line') WITH ORDINALITY AS l (value, ord)));
+        ELSIF v_rev_type IN ('invoice', 'credit_memo') THEN
+            v_body := v_body - 'DepositToAccountRef';
+        END IF;
+        SELECT coalesce(jsonb_agg(to_jsonb(l) - 'tenant_id' - 'document_id' - 'line_no' ORDER BY l.line_no), '[]')
+        INTO v_lines FROM books.document_lines AS l
+        WHERE l.tenant_id = p_old.tenant_id AND l.document_id = p_old.document_id;
+        v_id := logic.document__put(p_old.tenant_id, v_rev_type, p_old.source_type, p_old.source_id,
+            p_old.source_role || ':reversal', v_body, p_old.total_amount, p_old.currency, v_open,
+            p_old.depends_on || p_old.document_id, 'ready', 'upsert', v_lines);
+    END IF;
+    v_restated := logic.document__find(p_old.tenant_id, p_old.source_type, p_old.source_id,
+        p_old.source_role || ':restated');
+    IF p_action = 'upsert' OR v_restated.document_id IS NOT NULL THEN
+        v_id := logic.document__put(p_old.tenant_id, p_doc_type, p_old.source_type, p_old.source_id,
+            p_old.source_role || ':restated',
+            p_body || jsonb_build_object('TxnDate', v_open, 'PrivateNote', left(coalesce(p_body ->> 'PrivateNote', '')
+                || format(' (restates document %s dated %s, closed period)', p_old.document_id, p_old.txn_date), 4000)),
+            p_total, p_currency, v_open, p_depends_on, p_status, p_action, p_lines);
+    END IF;
+    RETURN coalesce(v_id, p_old.document_id);
+END;
+$$;
+
+COMMENT ON FUNCTION logic.document__adjust_closed(
+    books.documents, text, jsonb, numeric, text, date, bigint[], text, text, jsonb
+) IS
+'A change to a document dated in a closed period: a reversing document and (unless voided) a restated one, '
+'dated on the first open day and linked to the original by source and role; the original is never touched.';
+
+CREATE FUNCTION logic.document__posting_date(p_tenant_id text, p_date date, p_booked_on date)
+RETURNS date
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- p_booked_on: txn_date of the document already derived for this fact (NULL if none).
+    IF NOT logic.books_period__closed(p_tenant_id, p_date) THEN
+        RETURN p_date;
+    ELSIF p_booked_on IS NOT NULL THEN
+        RETURN p_booked_on;  -- already booked: keep its date; a change becomes an adjustment
+    ELSIF logic.books_period__holds(p_tenant_id, p_date) THEN
+        RETURN NULL;  -- held: PERIOD_CLOSED exception
+    END IF;
+    RETURN logic.books_period__open_date(p_tenant_id, p_date);
+END;
+$$;
+
+COMMENT ON FUNCTION logic.document__posting_date(text, date, date) IS
+'Date a new document for a fact dated p_date is booked on: itself when open, the existing document''s date, '
+'the first open day, or NULL when the closed-period policy holds it.';

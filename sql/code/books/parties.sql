@@ -68,26 +68,47 @@ CREATE FUNCTION logic.item__resolve(p_tenant_id text, p_sku text, p_title text)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
--- Returns {"ref": <ItemRef>, "depends_on": <document id or null>} or {"error": <reason>}.
+-- Returns {"ref": <ItemRef>, "depends_on": <document id or null>} or
+-- {"error": "ITEM_UNMAPPED", "reason": <why, naming the strategy and what was tried>}.
 DECLARE
     v_s books.tenant_settings := logic.tenant_settings__ensure(p_tenant_id);
     v_item_id text;
     v_doc bigint;
+    v_sku text := nullif(btrim(p_sku), '');
     v_key text := coalesce(nullif(btrim(p_sku), ''), nullif(btrim(p_title), ''));
 BEGIN
     SELECT m.item_id INTO v_item_id FROM books.item_map AS m WHERE m.tenant_id = p_tenant_id AND m.sku = p_sku;
-    IF v_item_id IS NULL AND v_s.item_strategy = 'map_or_match' AND NOT v_s.item_strict THEN
+    IF v_item_id IS NULL AND v_s.item_strategy = 'map_or_match' THEN
+        -- Match the company's items (discovered or mapped): same SKU ignoring case and spaces,
+        -- else an item named like the SKU or the line title. An exact match is not a guess, so
+        -- the strict policy allows it.
         SELECT m.item_id INTO v_item_id FROM books.item_map AS m
-        WHERE m.tenant_id = p_tenant_id AND lower(m.item_name) IN (lower(p_sku), lower(p_title))
-        ORDER BY m.sku LIMIT 1;
+        WHERE m.tenant_id = p_tenant_id
+          AND (lower(btrim(m.sku)) = lower(v_sku)
+               OR lower(btrim(m.item_name)) IN (lower(v_sku), lower(btrim(p_title))))
+        ORDER BY (lower(btrim(m.sku)) = lower(v_sku)) DESC NULLS LAST, m.sku
+        LIMIT 1;
     END IF;
     IF v_item_id IS NOT NULL THEN
         RETURN jsonb_build_object('ref', jsonb_build_object('value', v_item_id));
     END IF;
     IF v_s.item_strict OR v_s.item_strategy IN ('map_only', 'map_or_match') THEN
-        RETURN jsonb_build_object('error', 'ITEM_UNMAPPED');
+        RETURN jsonb_build_object('error', 'ITEM_UNMAPPED', 'reason', format(
+            'SKU %s is not in books.item_map%s; item_strategy %s%s',
+            coalesce(v_sku, '(none)'),
+            CASE WHEN v_s.item_strategy = 'map_or_match'
+                THEN format(' and no company item matches SKU or name "%s"', p_title) ELSE '' END,
+            v_s.item_strategy,
+            CASE WHEN v_s.item_strict AND v_s.item_strategy IN ('map_or_default', 'auto_create')
+                THEN ' would fall back, but item_strict forbids a fallback' ELSE ' has no fallback' END));
     END IF;
     IF v_s.item_strategy = 'auto_create' AND v_key IS NOT NULL THEN
+        -- One item per SKU: the first order that needs it names it; later orders (whose titles
+        -- may differ) reuse it rather than renaming the QuickBooks item back and forth.
+        v_doc := (logic.document__find(p_tenant_id, 'product', v_key)).document_id;
+        IF v_doc IS NOT NULL THEN
+            RETURN jsonb_build_object('ref', jsonb_build_object('document_id', v_doc), 'depends_on', v_doc);
+        END IF;
         v_doc := logic.document__put(
             p_tenant_id, 'item', 'product', v_key, 'main',
             jsonb_strip_nulls(jsonb_build_object(
@@ -101,7 +122,9 @@ BEGIN
         RETURN jsonb_build_object('ref', jsonb_build_object('document_id', v_doc), 'depends_on', v_doc);
     END IF;
     IF v_s.default_item_id IS NULL THEN
-        RETURN jsonb_build_object('error', 'ITEM_UNMAPPED');
+        RETURN jsonb_build_object('error', 'ITEM_UNMAPPED', 'reason', format(
+            'SKU %s is not in books.item_map and the tenant has no default_item_id (item_strategy %s)',
+            coalesce(v_sku, '(none)'), v_s.item_strategy));
     END IF;
     RETURN jsonb_build_object('ref', jsonb_build_object('value', v_s.default_item_id));
 END;
@@ -109,4 +132,4 @@ $$;
 
 COMMENT ON FUNCTION logic.item__resolve(text, text, text) IS
 'ItemRef for a SKU per the tenant''s item strategy: explicit map, match by name, auto-created item document, '
-'default item; {"error": "ITEM_UNMAPPED"} when the strict policy forbids a fallback.';
+'default item; {"error": "ITEM_UNMAPPED", "reason": ...} when the strategy or the strict policy allows no fallback.';

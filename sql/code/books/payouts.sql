@@ -23,6 +23,7 @@ DECLARE
     v_disc numeric := 0;
     v_tax numeric := 0;
     v_gift numeric := 0;
+    v_redeemed numeric := 0;
     v_lines jsonb := '[]';
     v_dlines jsonb := '[]';
     v_problems jsonb := '[]';
@@ -36,6 +37,8 @@ DECLARE
     v_home text;
     v_rate numeric;
     v_r record;
+    v_pdate date;
+    v_post date;
 BEGIN
     SELECT * INTO v_po FROM orders.payouts
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND payout_id = p_payout_id;
@@ -52,12 +55,29 @@ BEGIN
         END IF;
         RETURN '{}';
     END IF;
+    IF NOT logic.test_orders__booked(p_tenant_id) AND EXISTS (
+        SELECT FROM orders.balance_transactions AS b
+        JOIN orders.orders AS o ON o.tenant_id = b.tenant_id AND o.channel_id = b.channel_id
+            AND o.order_id = coalesce(b.source_order_id, b.source_id)
+        WHERE b.tenant_id = p_tenant_id AND b.channel_id = p_channel_id AND b.payout_id = p_payout_id AND o.is_test
+    ) THEN
+        RETURN '{}';  -- settles test-mode orders: a test payout, booked only where test orders are
+    END IF;
     v_home := coalesce(v_s.home_currency, (SELECT t.home_currency FROM orders.tenants AS t
                                            WHERE t.tenant_id = p_tenant_id));
+    v_pdate := coalesce(v_po.arrival_date, v_po.payout_date);
+    v_post := logic.document__posting_date(p_tenant_id, v_pdate, v_old.txn_date);
+    IF v_post IS NULL THEN
+        v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
+            'message', format('payout %s arrived %s, in a closed period (policy: hold)', v_src, v_pdate),
+            'detail', jsonb_build_object('txn_date', v_pdate,
+                'first_open_date', logic.books_period__open_date(p_tenant_id, v_pdate)));
+    END IF;
     SELECT coalesce(
         (SELECT t.gateway FROM orders.balance_transactions AS b
          JOIN orders.transactions AS t ON t.tenant_id = b.tenant_id AND t.channel_id = b.channel_id
-             AND t.order_id = b.source_order_id AND t.kind IN ('capture', 'sale') AND t.gateway IS NOT NULL
+             AND t.order_id = coalesce(b.source_order_id, b.source_id)
+             AND t.kind IN ('capture', 'sale') AND t.gateway IS NOT NULL
          WHERE b.tenant_id = p_tenant_id AND b.channel_id = p_channel_id AND b.payout_id = p_payout_id LIMIT 1),
         (SELECT c.platform FROM orders.channels AS c WHERE c.tenant_id = p_tenant_id AND c.channel_id = p_channel_id)
     ) INTO v_proc;
@@ -121,7 +141,7 @@ BEGIN
         ) AS x
         WHERE v.amount <> 0;
         v_body := jsonb_build_object(
-            'TxnDate', coalesce(v_po.arrival_date, v_po.payout_date),
+            'TxnDate', coalesce(v_post, v_pdate),
             'DepositToAccountRef', jsonb_build_object('value', logic.account__for_role(p_tenant_id, 'bank', v_proc,
                 v_po.currency)),
             'CurrencyRef', jsonb_build_object('value', v_po.currency),
@@ -132,24 +152,32 @@ BEGIN
             v_body := v_body || jsonb_build_object('ExchangeRate', v_rate);
         END IF;
         v_id := logic.document__put(p_tenant_id, 'deposit', 'payout', v_src, 'main', v_body, v_net, v_po.currency,
-            coalesce(v_po.arrival_date, v_po.payout_date), '{}',
+            v_post, '{}',
             CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines);
     ELSE
-        -- Summary of the orders this payout settles (their charge balance transactions).
-        FOR v_r IN SELECT DISTINCT b.source_order_id FROM orders.balance_transactions AS b
+        -- Summary of the orders this payout settles (their charge balance transactions; Stripe
+        -- names the charge, which is the order, in source_id).
+        FOR v_r IN SELECT DISTINCT o.order_id FROM orders.balance_transactions AS b
+            JOIN orders.orders AS o ON o.tenant_id = b.tenant_id AND o.channel_id = b.channel_id
+                AND o.order_id = coalesce(b.source_order_id, b.source_id)
             WHERE b.tenant_id = p_tenant_id AND b.channel_id = p_channel_id AND b.payout_id = p_payout_id
-              AND b.type = 'charge' AND b.source_order_id IS NOT NULL LOOP
+              AND b.type = 'charge' LOOP
             SELECT v_items + coalesce(sum(round(l.quantity * l.unit_price, 2)) FILTER (WHERE l.line_kind <> 'gift_card'), 0),
                 v_gift + coalesce(sum(round(l.quantity * l.unit_price, 2)) FILTER (WHERE l.line_kind = 'gift_card'), 0)
             INTO v_items, v_gift
             FROM orders.order_lines AS l
-            WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = v_r.source_order_id;
+            WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = v_r.order_id;
             SELECT v_ship + coalesce(sum(s.price), 0) INTO v_ship FROM orders.shipping_lines AS s
-            WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = v_r.source_order_id;
+            WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = v_r.order_id;
             SELECT v_disc + coalesce(sum(a.amount), 0) INTO v_disc FROM orders.discount_allocations AS a
-            WHERE a.tenant_id = p_tenant_id AND a.channel_id = p_channel_id AND a.order_id = v_r.source_order_id;
+            WHERE a.tenant_id = p_tenant_id AND a.channel_id = p_channel_id AND a.order_id = v_r.order_id;
             SELECT v_tax + coalesce(sum(t.amount), 0) INTO v_tax FROM orders.tax_lines AS t
-            WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = v_r.source_order_id;
+            WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = v_r.order_id;
+            -- Gift cards used as tender pay part of the order outside the processor: they reduce
+            -- the gift-card liability (a debit), they are not revenue and not in the charge.
+            SELECT v_redeemed + coalesce(sum(t.amount), 0) INTO v_redeemed FROM orders.transactions AS t
+            WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = v_r.order_id
+              AND t.kind IN ('capture', 'sale') AND t.status = 'success' AND t.gateway ILIKE '%gift%card%';
         END LOOP;
         SELECT coalesce(jsonb_agg(x.line ORDER BY x.ord), '[]'), coalesce(jsonb_agg(x.dline ORDER BY x.ord), '[]')
         INTO v_lines, v_dlines
@@ -159,11 +187,12 @@ BEGIN
             (3, v_ship, 'Credit', 'shipping_income', 'Shipping', 'shipping'),
             (4, v_tax, 'Credit', 'sales_tax_payable', 'Sales tax', 'tax'),
             (5, v_disc, 'Debit', 'discounts', 'Discounts', 'discount'),
-            (6, -v_refunds, 'Debit', 'refunds', 'Refunds', 'refund'),
-            (7, v_fees, 'Debit', 'processor_fees', 'Processor fees', 'fee'),
-            (8, abs(v_adjust), CASE WHEN v_adjust < 0 THEN 'Debit' ELSE 'Credit' END, 'adjustments',
+            (6, v_redeemed, 'Debit', 'gift_card_liability', 'Gift cards redeemed', 'tender'),
+            (7, -v_refunds, 'Debit', 'refunds', 'Refunds', 'refund'),
+            (8, v_fees, 'Debit', 'processor_fees', 'Processor fees', 'fee'),
+            (9, abs(v_adjust), CASE WHEN v_adjust < 0 THEN 'Debit' ELSE 'Credit' END, 'adjustments',
                 'Adjustments, disputes and reserves', 'adjustment'),
-            (9, v_po.amount, 'Debit', 'bank', 'Payout to bank', 'deposit')
+            (10, v_po.amount, 'Debit', 'bank', 'Payout to bank', 'deposit')
         ) AS v (ord, amount, posting, role, label, kind)
         CROSS JOIN LATERAL (SELECT
             CASE v.role
@@ -194,7 +223,8 @@ BEGIN
                 'message', format('payout %s summary: debits %s <> credits %s (orders settled do not match the charges)',
                     v_src, v_debits, v_credits),
                 'detail', jsonb_build_object('debits', v_debits, 'credits', v_credits, 'difference', v_debits - v_credits,
-                    'charges', v_charges, 'orders_total', v_items + v_gift + v_ship + v_tax - v_disc),
+                    'charges', v_charges, 'orders_total', v_items + v_gift + v_ship + v_tax - v_disc,
+                    'gift_cards_redeemed', v_redeemed),
                 'diff', jsonb_build_object('Debits', v_debits, 'Credits', v_credits));
         END IF;
         IF EXISTS (SELECT FROM jsonb_array_elements(v_lines) AS l (value)
@@ -204,7 +234,7 @@ BEGIN
                 'detail', jsonb_build_object('lines', v_dlines));
         END IF;
         v_body := jsonb_build_object(
-            'TxnDate', coalesce(v_po.arrival_date, v_po.payout_date),
+            'TxnDate', coalesce(v_post, v_pdate),
             'CurrencyRef', jsonb_build_object('value', v_po.currency),
             'PrivateNote', format('pgbooks payout summary %s %s', v_src, coalesce(v_po.bank_reference, '')),
             'Line', v_lines
@@ -216,7 +246,7 @@ BEGIN
             v_body := v_body || jsonb_build_object('DocNumber', left('P' || p_payout_id, 21));
         END IF;
         v_id := logic.document__put(p_tenant_id, 'journal_entry', 'payout', v_src, 'main', v_body, v_debits,
-            v_po.currency, coalesce(v_po.arrival_date, v_po.payout_date), '{}',
+            v_po.currency, v_post, '{}',
             CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines);
     END IF;
     FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP

@@ -3,6 +3,132 @@
 -- refunded tax goes to TxnTaxDetail; an amount-only refund is one line on the default item.
 -- Restocking moves no money and is ignored. The document must total the refunded amount:
 -- only platform order adjustments may explain a difference, else it is an exception.
+-- A CreditMemo credits the buyer; when the invoice had been paid, the money sent back is booked
+-- too (logic.refund__credit_money): the credit is refunded out of the clearing account and
+-- applied, so neither the credit nor the refund stays open on the customer.
+
+CREATE FUNCTION logic.refund__credit_money(
+    p_tenant_id text, p_channel_id text, p_refund_id text, p_credit_memo_id bigint
+)
+RETURNS bigint[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_rf orders.refunds;
+    v_cm books.documents;
+    v_src text := p_channel_id || ':' || p_refund_id;
+    v_paid numeric;
+    v_before numeric;
+    v_money numeric;
+    v_gateway text;
+    v_clearing text;
+    v_ar text;
+    v_cust bigint;
+    v_status text;
+    v_body jsonb;
+    v_je bigint;
+    v_ids bigint[] := '{}';
+    v_old books.documents;
+    v_role text;
+BEGIN
+    SELECT * INTO STRICT v_rf FROM orders.refunds
+    WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND refund_id = p_refund_id;
+    SELECT * INTO STRICT v_cm FROM books.documents WHERE tenant_id = p_tenant_id AND document_id = p_credit_memo_id;
+    -- Money collected on the invoice (its Payments), less what earlier refunds already sent back.
+    SELECT coalesce(sum(t.amount), 0),
+        (array_agg(t.gateway ORDER BY t.processed_at, t.transaction_id))[1]
+    INTO v_paid, v_gateway
+    FROM orders.transactions AS t
+    WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = v_rf.order_id
+      AND t.kind IN ('capture', 'sale') AND t.status = 'success' AND t.amount > 0
+      AND (t.gateway IS NULL OR t.gateway NOT ILIKE '%gift%card%');
+    SELECT coalesce(sum(r.amount), 0) INTO v_before FROM orders.refunds AS r
+    WHERE r.tenant_id = p_tenant_id AND r.channel_id = p_channel_id AND r.order_id = v_rf.order_id
+      AND (r.processed_at, r.refund_id) < (v_rf.processed_at, v_rf.refund_id);
+    v_money := greatest(0, least(v_rf.amount, v_paid - v_before));
+
+    IF v_money = 0 THEN
+        -- Nothing was paid back (an unpaid invoice is only credited): withdraw what an earlier
+        -- derivation planned.
+        FOREACH v_role IN ARRAY ARRAY['credit_applied', 'credit_refund'] LOOP
+            v_old := logic.document__find(p_tenant_id, 'refund', v_src, v_role);
+            IF v_old.document_id IS NOT NULL THEN
+                v_ids := v_ids || logic.document__put(p_tenant_id, v_old.doc_type, 'refund', v_src, v_role,
+                    v_old.body, v_old.total_amount, v_old.currency, v_old.txn_date, v_old.depends_on, v_old.status,
+                    'delete');
+            END IF;
+        END LOOP;
+        RETURN v_ids;
+    END IF;
+
+    v_cust := (v_cm.body -> 'CustomerRef' ->> 'document_id')::bigint;
+    v_clearing := coalesce(logic.account__for_role(p_tenant_id, 'clearing', v_gateway, v_rf.currency),
+        logic.account__for_role(p_tenant_id, 'undeposited_funds'));
+    v_ar := logic.account__for_role(p_tenant_id, 'accounts_receivable');
+    v_status := v_cm.status;
+    IF v_ar IS NULL OR v_clearing IS NULL THEN
+        v_status := 'blocked';
+        PERFORM logic.books_exception__raise(p_tenant_id, 'refund', v_src, p_credit_memo_id, 'ACCOUNT_UNMAPPED',
+            'config', format('refund %s of a paid invoice: no QuickBooks account for role %s', v_src,
+                CASE WHEN v_ar IS NULL THEN 'accounts_receivable' ELSE 'clearing' END),
+            jsonb_build_object('roles', jsonb_build_object('accounts_receivable', v_ar, 'clearing', v_clearing)));
+    END IF;
+
+    -- The money: receivable (the buyer's credit) debited, clearing credited.
+    v_body := jsonb_build_object(
+        'TxnDate', v_cm.txn_date,
+        'CurrencyRef', jsonb_build_object('value', v_rf.currency),
+        'PrivateNote', format('pgbooks refund %s: money returned on credit memo of order %s:%s', v_src, p_channel_id,
+            v_rf.order_id),
+        'Line', jsonb_build_array(
+            jsonb_build_object('DetailType', 'JournalEntryLineDetail', 'Amount', v_money,
+                'Description', 'Refund paid to the buyer',
+                'JournalEntryLineDetail', jsonb_build_object('PostingType', 'Debit',
+                    'AccountRef', jsonb_build_object('value', v_ar),
+                    'Entity', jsonb_build_object('Type', 'Customer',
+                        'EntityRef', jsonb_build_object('document_id', v_cust)))),
+            jsonb_build_object('DetailType', 'JournalEntryLineDetail', 'Amount', v_money,
+                'Description', 'Refund paid to the buyer',
+                'JournalEntryLineDetail', jsonb_build_object('PostingType', 'Credit',
+                    'AccountRef', jsonb_build_object('value', v_clearing))))
+    );
+    IF v_cm.body ? 'ExchangeRate' THEN
+        v_body := v_body || jsonb_build_object('ExchangeRate', v_cm.body -> 'ExchangeRate');
+    END IF;
+    v_je := logic.document__put(p_tenant_id, 'journal_entry', 'refund', v_src, 'credit_refund', v_body, v_money,
+        v_rf.currency, v_cm.txn_date, ARRAY[v_cust], v_status, 'upsert',
+        jsonb_build_array(
+            jsonb_build_object('kind', 'refund', 'description', 'Refund paid to the buyer (receivable)',
+                'amount', v_money, 'source_amount', v_rf.amount, 'account_role', 'accounts_receivable'),
+            jsonb_build_object('kind', 'refund', 'description', 'Refund paid from clearing',
+                'amount', -v_money, 'source_amount', v_rf.amount, 'account_role', 'clearing')));
+
+    -- Applies the credit to the refund: a zero Payment linking the CreditMemo and the entry.
+    v_body := jsonb_build_object(
+        'CustomerRef', jsonb_build_object('document_id', v_cust),
+        'TotalAmt', 0,
+        'TxnDate', v_cm.txn_date,
+        'CurrencyRef', jsonb_build_object('value', v_rf.currency),
+        'PrivateNote', format('pgbooks refund %s: credit memo applied to the refund paid', v_src),
+        'Line', jsonb_build_array(
+            jsonb_build_object('Amount', v_money, 'LinkedTxn', jsonb_build_array(
+                jsonb_build_object('TxnDocumentId', p_credit_memo_id, 'TxnType', 'CreditMemo'))),
+            jsonb_build_object('Amount', v_money, 'LinkedTxn', jsonb_build_array(
+                jsonb_build_object('TxnDocumentId', v_je, 'TxnType', 'JournalEntry'))))
+    );
+    IF v_cm.body ? 'ExchangeRate' THEN
+        v_body := v_body || jsonb_build_object('ExchangeRate', v_cm.body -> 'ExchangeRate');
+    END IF;
+    RETURN ARRAY[v_je, logic.document__put(p_tenant_id, 'payment', 'refund', v_src, 'credit_applied', v_body, 0,
+        v_rf.currency, v_cm.txn_date, ARRAY[v_cust, p_credit_memo_id, v_je], v_status, 'upsert',
+        jsonb_build_array(jsonb_build_object('kind', 'payment', 'description', 'Credit memo applied to the refund',
+            'amount', 0, 'source_amount', v_money, 'account_role', 'accounts_receivable')))];
+END;
+$$;
+
+COMMENT ON FUNCTION logic.refund__credit_money(text, text, text, bigint) IS
+'Money paid back on a CreditMemo of a paid invoice: a JournalEntry (receivable of the buyer debited, clearing '
+'credited) and a zero Payment applying the CreditMemo to it; withdrawn when nothing was paid back.';
 
 CREATE FUNCTION logic.refund__derive(p_tenant_id text, p_channel_id text, p_refund_id text)
 RETURNS bigint[]
@@ -34,6 +160,7 @@ DECLARE
     v_id bigint;
     v_p jsonb;
     v_exempt text := logic.tax_code__for(p_tenant_id, v_s.tax_model, NULL, NULL, FALSE);
+    v_post date;
 BEGIN
     SELECT * INTO v_rf FROM orders.refunds
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND refund_id = p_refund_id;
@@ -46,8 +173,15 @@ BEGIN
     END IF;
     v_doc_type := CASE v_main.doc_type WHEN 'sales_receipt' THEN 'refund_receipt' ELSE 'credit_memo' END;
     v_date := greatest(v_main.txn_date, (coalesce(v_rf.processed_at, v_rf.recorded_at) AT TIME ZONE 'UTC')::date);
-    IF v_s.closed_through IS NOT NULL AND v_date <= v_s.closed_through AND v_s.closed_period_policy <> 'hold' THEN
-        v_date := v_s.closed_through + 1;
+    v_post := logic.document__posting_date(p_tenant_id, v_date,
+        (logic.document__find(p_tenant_id, 'refund', v_src)).txn_date);
+    IF v_post IS NULL THEN
+        v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
+            'message', format('refund date %s is in a closed period (policy: hold)', v_date),
+            'detail', jsonb_build_object('txn_date', v_date,
+                'first_open_date', logic.books_period__open_date(p_tenant_id, v_date)));
+    ELSE
+        v_date := v_post;
     END IF;
     v_deps := ARRAY[(v_main.body -> 'CustomerRef' ->> 'document_id')::bigint, v_main.document_id];
 
@@ -71,8 +205,9 @@ BEGIN
             ELSE logic.item__resolve(p_tenant_id, v_r.sku, coalesce(v_r.title, 'Refund')) END;
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', v_item ->> 'error', 'category', 'mapping',
-                'message', format('refunded line %s (SKU %s) has no QuickBooks item', v_r.line_id, coalesce(v_r.sku, '-')),
-                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku));
+                'message', format('refunded line %s (SKU %s) has no QuickBooks item: %s', v_r.line_id,
+                    coalesce(v_r.sku, '-'), v_item ->> 'reason'),
+                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'reason', v_item ->> 'reason'));
         END IF;
         IF v_item ? 'depends_on' THEN
             v_deps := v_deps || (v_item ->> 'depends_on')::bigint;
@@ -131,7 +266,8 @@ BEGIN
         v_item := logic.item__resolve(p_tenant_id, NULL, 'Refund');
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', 'ITEM_UNMAPPED', 'category', 'mapping',
-                'message', 'amount-only refund needs the tenant''s default_item_id', 'detail', '{}'::jsonb);
+                'message', 'amount-only refund has no QuickBooks item: ' || (v_item ->> 'reason'),
+                'detail', jsonb_build_object('reason', v_item ->> 'reason'));
         END IF;
         v_lines := v_lines || jsonb_build_object('DetailType', 'SalesItemLineDetail', 'Amount', v_rf.amount,
             'Description', 'Refund' || coalesce(': ' || v_rf.reason, ''),
@@ -198,7 +334,7 @@ BEGIN
         v_body := v_body || jsonb_build_object('DocNumber', left('R' || p_refund_id, 21));
     END IF;
     v_id := logic.document__put(
-        p_tenant_id, v_doc_type, 'refund', v_src, 'main', v_body, v_total, v_rf.currency, v_date, v_deps,
+        p_tenant_id, v_doc_type, 'refund', v_src, 'main', v_body, v_total, v_rf.currency, v_post, v_deps,
         CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END, 'upsert', v_dlines
     );
     FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP
@@ -207,6 +343,9 @@ BEGIN
     END LOOP;
     PERFORM logic.books_exceptions__resolve_fixed(p_tenant_id, 'refund', v_src,
         ARRAY(SELECT p.value ->> 'code' FROM jsonb_array_elements(v_problems) AS p (value)));
+    IF v_doc_type = 'credit_memo' THEN
+        RETURN ARRAY[v_id] || logic.refund__credit_money(p_tenant_id, p_channel_id, p_refund_id, v_id);
+    END IF;
     RETURN ARRAY[v_id];
 END;
 $$;

@@ -108,11 +108,15 @@ DECLARE
     v_p jsonb;
     v_facts jsonb;
     v_refunded boolean;
+    v_post date;
+    v_pay_date date;
 BEGIN
     SELECT * INTO v_o FROM orders.orders
     WHERE tenant_id = p_tenant_id AND channel_id = p_channel_id AND order_id = p_order_id;
-    IF NOT found OR v_o.is_test OR v_s.posting_mode = 'per_payout' THEN
-        -- Test orders are never booked; per_payout tenants book orders in the payout summary.
+    IF NOT found OR (v_o.is_test AND NOT logic.test_orders__booked(p_tenant_id))
+        OR v_s.posting_mode = 'per_payout' THEN
+        -- Test-mode orders are booked only into a test company (tenant_settings.test_orders);
+        -- per_payout tenants book orders in the payout summary.
         RETURN v_ids;
     END IF;
     v_main := logic.document__find(p_tenant_id, 'order', v_src);
@@ -138,7 +142,8 @@ BEGIN
     IF (v_o.cancelled_at IS NOT NULL OR v_o.financial_status = 'voided') AND NOT v_refunded THEN
         IF v_main.document_id IS NOT NULL THEN
             FOR v_r IN SELECT d.* FROM books.documents AS d
-                WHERE d.tenant_id = p_tenant_id AND d.source_type = 'order' AND d.source_id = v_src LOOP
+                WHERE d.tenant_id = p_tenant_id AND d.source_type = 'order' AND d.source_id = v_src
+                  AND d.source_role NOT LIKE '%:reversal' AND d.source_role NOT LIKE '%:restated' LOOP
                 v_id := logic.document__put(
                     p_tenant_id, v_r.doc_type, 'order', v_src, v_r.source_role, v_r.body, v_r.total_amount,
                     v_r.currency, v_r.txn_date, v_r.depends_on, v_r.status, 'void',
@@ -174,16 +179,16 @@ BEGIN
         END IF;
     END IF;
 
-    -- Closed period.
-    IF v_s.closed_through IS NOT NULL AND v_date <= v_s.closed_through THEN
-        IF v_s.closed_period_policy = 'hold' THEN
-            v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
-                'message', format('order date %s is in a closed period (closed through %s)', v_date,
-                    v_s.closed_through),
-                'detail', jsonb_build_object('txn_date', v_date, 'closed_through', v_s.closed_through));
-        ELSE
-            v_date := v_s.closed_through + 1;
-        END IF;
+    -- Closed period (tenant closed_through or a month closed by close.close_period): a new
+    -- document moves to the first open day or is held per policy; a booked one keeps its date.
+    v_post := logic.document__posting_date(p_tenant_id, v_date, v_main.txn_date);
+    IF v_post IS NULL THEN
+        v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
+            'message', format('order date %s is in a closed period (policy: hold)', v_date),
+            'detail', jsonb_build_object('txn_date', v_date, 'closed_through', v_s.closed_through,
+                'first_open_date', logic.books_period__open_date(p_tenant_id, v_date)));
+    ELSE
+        v_date := v_post;
     END IF;
 
     -- Open order flags (e.g. TOTALS_MISMATCH raised by the orders checks) block the document,
@@ -228,9 +233,11 @@ BEGIN
         END IF;
         IF v_item ? 'error' THEN
             v_problems := v_problems || jsonb_build_object('code', v_item ->> 'error', 'category', 'mapping',
-                'message', format('line %s (SKU %s, "%s") has no QuickBooks item under the tenant''s item policy',
-                    v_r.line_id, coalesce(v_r.sku, '-'), v_r.title),
-                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'title', v_r.title));
+                'message', format('line %s (SKU %s, "%s") has no QuickBooks item: %s',
+                    v_r.line_id, coalesce(v_r.sku, '-'), v_r.title,
+                    coalesce(v_item ->> 'reason', 'the tenant has no gift_card_item_id')),
+                'detail', jsonb_build_object('line_id', v_r.line_id, 'sku', v_r.sku, 'title', v_r.title,
+                    'reason', v_item ->> 'reason', 'item_strategy', v_s.item_strategy, 'item_strict', v_s.item_strict));
         END IF;
         IF v_item ? 'depends_on' THEN
             v_deps := v_deps || (v_item ->> 'depends_on')::bigint;
@@ -406,8 +413,8 @@ BEGIN
 
     v_status := CASE WHEN jsonb_array_length(v_problems) > 0 THEN 'blocked' ELSE 'ready' END;
     v_id := logic.document__put(
-        p_tenant_id, v_doc_type, 'order', v_src, 'main', v_body, v_total, v_cur, v_date, v_deps, v_status,
-        'upsert', v_dlines
+        p_tenant_id, v_doc_type, 'order', v_src, 'main', v_body, v_total, v_cur, CASE WHEN v_post IS NOT NULL THEN v_date END,
+        v_deps, v_status, 'upsert', v_dlines
     );
     v_ids := v_ids || v_id;
     FOR v_p IN SELECT p.value FROM jsonb_array_elements(v_problems) AS p (value) LOOP
@@ -425,10 +432,13 @@ BEGIN
               AND (t.gateway IS NULL OR t.gateway NOT ILIKE '%gift%card%')
             ORDER BY t.processed_at, t.transaction_id
         LOOP
+            v_pay_date := greatest(v_date, (coalesce(v_r.processed_at, v_r.recorded_at) AT TIME ZONE 'UTC')::date);
+            v_post := logic.document__posting_date(p_tenant_id, v_pay_date,
+                (logic.document__find(p_tenant_id, 'order', v_src, 'payment:' || v_r.transaction_id)).txn_date);
             v_body := jsonb_build_object(
                 'CustomerRef', jsonb_build_object('document_id', v_cust),
                 'TotalAmt', v_r.amount,
-                'TxnDate', greatest(v_date, (coalesce(v_r.processed_at, v_r.recorded_at) AT TIME ZONE 'UTC')::date),
+                'TxnDate', coalesce(v_post, v_pay_date),
                 'CurrencyRef', jsonb_build_object('value', v_cur),
                 'PaymentRefNum', left(v_r.transaction_id, 21),
                 'PrivateNote', format('pgbooks payment %s:%s for order %s', p_channel_id, v_r.transaction_id, v_src),
@@ -443,7 +453,7 @@ BEGIN
             END IF;
             v_ids := v_ids || logic.document__put(
                 p_tenant_id, 'payment', 'order', v_src, 'payment:' || v_r.transaction_id, v_body, v_r.amount, v_cur,
-                (v_body ->> 'TxnDate')::date, ARRAY[v_cust, v_id], 'ready', 'upsert',
+                v_post, ARRAY[v_cust, v_id], CASE WHEN v_post IS NULL THEN 'blocked' ELSE 'ready' END, 'upsert',
                 jsonb_build_array(jsonb_build_object('kind', 'payment', 'description', 'Payment ' || v_r.transaction_id,
                     'amount', v_r.amount, 'source_amount', v_r.amount, 'account_role', 'clearing'))
             );

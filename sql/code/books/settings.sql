@@ -94,7 +94,8 @@ BEGIN
     -- Accounts by role: one rule per role, first match wins (lowest numeric Id for stability).
     FOREACH v_role IN ARRAY ARRAY[
         'undeposited_funds', 'uncategorized_income', 'uncategorized_expense', 'income', 'discounts',
-        'shipping_income', 'sales_tax_payable', 'processor_fees', 'bank', 'refunds', 'clearing'
+        'shipping_income', 'sales_tax_payable', 'processor_fees', 'bank', 'refunds', 'clearing',
+        'accounts_receivable', 'gift_card_liability'
     ] LOOP
         SELECT a.value INTO v_acct
         FROM jsonb_array_elements(v_accounts) AS a (value)
@@ -117,10 +118,19 @@ BEGIN
               -- Default clearing account: payouts are deposited out of Undeposited Funds,
               -- where sales receipts and payments land.
               WHEN 'clearing' THEN a.value ->> 'AccountSubType' = 'UndepositedFunds'
+              WHEN 'accounts_receivable' THEN a.value ->> 'AccountType' = 'Accounts Receivable'
+              -- Gift cards sold are a liability; without a "gift card" liability account, the
+              -- account of the company's gift-card item (what per-order documents credit).
+              WHEN 'gift_card_liability' THEN (a.value ->> 'Name' ILIKE '%gift card%'
+                      AND a.value ->> 'AccountType' IN ('Other Current Liability', 'Long Term Liability'))
+                  OR a.value ->> 'Id' = (
+                      SELECT i.value #>> '{IncomeAccountRef,value}' FROM jsonb_array_elements(v_items) AS i (value)
+                      WHERE i.value ->> 'Name' ILIKE 'gift card%' ORDER BY i.value ->> 'Id' LIMIT 1)
           END
         ORDER BY
             CASE
                 WHEN v_role = 'income' AND a.value ->> 'AccountSubType' = 'SalesOfProductIncome' THEN 0
+                WHEN v_role = 'gift_card_liability' AND a.value ->> 'Name' ILIKE '%gift card%' THEN 0
                 WHEN v_role IN ('discounts', 'shipping_income') AND a.value ->> 'Id' IN (
                     v_prefs #>> '{SalesFormsPrefs,DefaultDiscountAccount}',
                     v_prefs #>> '{SalesFormsPrefs,DefaultShippingAccount}'

@@ -54,6 +54,20 @@ BEGIN
         RETURN v_entry;
     END IF;
 
+    -- Two-way sync: an object deleted or voided IN QUICKBOOKS (not by our own void/delete) is
+    -- never re-created or updated on our own (its REMOTE_DELETED / REMOTE_VOIDED exception).
+    IF v_doc.action = 'upsert' AND v_remote.remote_status IN ('deleted', 'voided')
+        AND EXISTS (
+            SELECT FROM sync.exceptions AS e
+            WHERE e.tenant_id = v_doc.tenant_id AND e.document_id = v_doc.document_id
+                AND e.reason_code IN ('REMOTE_DELETED', 'REMOTE_VOIDED')
+        ) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB607',
+            MESSAGE = format('document %s: its QuickBooks %s %s was %s in QuickBooks; held, not re-created',
+                v_doc.document_id, v_remote.entity, v_remote.remote_id, v_remote.remote_status);
+    END IF;
+
     -- Closed books period (AUDIT's close.period__posting_date): never post into it. Documents are
     -- rerouted by the close rules when they are written; one that was armed before its month
     -- closed is held here with a PERIOD_CLOSED exception (policy hold) instead of failing in QBO.
@@ -209,7 +223,7 @@ BEGIN
                 EXCEPTION WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS v_err = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
                     UPDATE sync.outbox AS o SET
-                        state = CASE WHEN v_state = 'PB606' THEN 'held' ELSE 'failed' END,
+                        state = CASE WHEN v_state IN ('PB606', 'PB607') THEN 'held' ELSE 'failed' END,
                         last_error = v_err, updated_at = now()
                     WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
                     PERFORM logic.exception__raise(
@@ -218,13 +232,14 @@ BEGIN
                             WHEN 'PB605' THEN 'TOTALS_MISMATCH'
                             WHEN 'PB606' THEN 'PERIOD_CLOSED'
                             WHEN 'PB911' THEN 'DOC_NUMBER_AMBIGUOUS'
+                            WHEN 'PB607' THEN 'REMOTE_REMOVED'
                             ELSE 'RENDER_FAILED'
                         END,
-                        CASE WHEN v_state = 'PB606' THEN 'config' ELSE 'source_data' END,
+                        CASE v_state WHEN 'PB606' THEN 'config' WHEN 'PB607' THEN 'conflict' ELSE 'source_data' END,
                         v_err, jsonb_build_object('version', v_entry.version, 'sqlstate', v_state)
                     );
                     PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.version,
-                        CASE WHEN v_state = 'PB606' THEN 'held' ELSE 'render_failed' END,
+                        CASE WHEN v_state IN ('PB606', 'PB607') THEN 'held' ELSE 'render_failed' END,
                         NULL, NULL, p_worker, jsonb_build_object('error', v_err));
                     CONTINUE;
                 END;

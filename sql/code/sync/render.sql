@@ -101,6 +101,12 @@ BEGIN
     IF v_doc.txn_date IS NOT NULL AND v_doc.doc_type NOT IN ('customer', 'item') THEN
         v_body := v_body || jsonb_build_object('TxnDate', v_doc.txn_date);
     END IF;
+    -- Two-way sync: QuickBooks values accepted for this document (sync.field_overrides) are the
+    -- local record of those fields; an update carries them instead of overwriting them.
+    v_body := v_body || coalesce((
+        SELECT jsonb_object_agg(f.field, f.value) FROM sync.field_overrides AS f
+        WHERE f.tenant_id = p_tenant_id AND f.document_id = p_document_id
+    ), '{}');
     IF v_remote.remote_id IS NOT NULL THEN
         v_body := v_body || jsonb_build_object(
             'Id', v_remote.remote_id, 'SyncToken', v_remote.sync_token, 'sparse', true

@@ -15,7 +15,7 @@ CREATE TABLE books.account_map (
     CONSTRAINT account_map_role_known CHECK (role IN (
         'income', 'discounts', 'shipping_income', 'sales_tax_payable', 'processor_fees', 'clearing',
         'undeposited_funds', 'bank', 'uncategorized_income', 'uncategorized_expense', 'gift_card_liability',
-        'refunds', 'adjustments'
+        'refunds', 'adjustments', 'accounts_receivable'
     )),
     CONSTRAINT account_map_currency_format CHECK (currency = '' OR currency ~ '^[A-Z]{3}$'),
     CONSTRAINT account_map_source_known CHECK (source IN ('discovered', 'manual')),
@@ -27,7 +27,8 @@ COMMENT ON TABLE books.account_map IS
 COMMENT ON COLUMN books.account_map.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN books.account_map.role IS
 'Accounting role: income, discounts, shipping_income, sales_tax_payable, processor_fees, clearing, '
-'undeposited_funds, bank, uncategorized_income, uncategorized_expense, gift_card_liability, refunds, adjustments.';
+'undeposited_funds, bank, uncategorized_income, uncategorized_expense, gift_card_liability, refunds, adjustments, '
+'accounts_receivable.';
 COMMENT ON COLUMN books.account_map.processor IS
 'Payment processor / gateway the row is specific to (shopify_payments, stripe, ...); empty = any.';
 COMMENT ON COLUMN books.account_map.currency IS 'Currency the row is specific to (ISO 4217); empty = any.';

@@ -22,6 +22,7 @@ CREATE TABLE books.tenant_settings (
     allow_shipping boolean NOT NULL DEFAULT TRUE,
     discovered_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    test_orders text NOT NULL DEFAULT 'auto',
     CONSTRAINT tenant_settings_posting_mode_known CHECK (posting_mode IN ('per_order', 'per_payout')),
     CONSTRAINT tenant_settings_customer_strategy_known CHECK (
         customer_strategy IN ('per_buyer', 'per_buyer_jobs', 'per_channel')
@@ -34,7 +35,8 @@ CREATE TABLE books.tenant_settings (
         closed_period_policy IN ('hold', 'adjust_in_open_period')
     ),
     CONSTRAINT tenant_settings_custom_field_rules_array CHECK (jsonb_typeof(custom_field_rules) = 'array'),
-    CONSTRAINT tenant_settings_home_currency_format CHECK (home_currency ~ '^[A-Z]{3}$')
+    CONSTRAINT tenant_settings_home_currency_format CHECK (home_currency ~ '^[A-Z]{3}$'),
+    CONSTRAINT tenant_settings_test_orders_known CHECK (test_orders IN ('auto', 'book', 'skip'))
 );
 
 COMMENT ON TABLE books.tenant_settings IS
@@ -79,3 +81,6 @@ COMMENT ON COLUMN books.tenant_settings.allow_shipping IS
 'Whether sales forms have the shipping field (discovered SalesFormsPrefs.AllowShipping).';
 COMMENT ON COLUMN books.tenant_settings.discovered_at IS 'When company facts were last applied (NULL: never).';
 COMMENT ON COLUMN books.tenant_settings.updated_at IS 'When the settings last changed.';
+COMMENT ON COLUMN books.tenant_settings.test_orders IS
+'Test-mode orders (Stripe livemode=false, Shopify test): book = always, skip = never, auto = only when the '
+'tenant is connected to a non-production QuickBooks company (not quickbooks.api.intuit.com).';

@@ -43,7 +43,7 @@ CREATE TABLE ingest.raw_events (
     result text,
     PRIMARY KEY (tenant_id, raw_event_id),
     CONSTRAINT raw_events_platform_known CHECK (
-        platform IN ('shopify', 'woocommerce', 'stripe', 'custom')
+        platform IN ('shopify', 'woocommerce', 'stripe', 'custom', 'quickbooks')
     ),
     CONSTRAINT raw_events_source_known CHECK (source IN ('webhook', 'backfill')),
     CONSTRAINT raw_events_signature_result_known CHECK (
@@ -81,7 +81,8 @@ COMMENT ON TABLE ingest.raw_events IS
 COMMENT ON COLUMN ingest.raw_events.tenant_id IS
 'Tenant the delivery was addressed to (not checked: kept even if unknown).';
 COMMENT ON COLUMN ingest.raw_events.raw_event_id IS 'Surrogate key, increasing in arrival order.';
-COMMENT ON COLUMN ingest.raw_events.platform IS 'Sending platform: shopify, woocommerce, stripe or custom.';
+COMMENT ON COLUMN ingest.raw_events.platform IS
+'Sending platform: shopify, woocommerce, stripe, custom, or quickbooks (two-way sync notifications).';
 COMMENT ON COLUMN ingest.raw_events.channel_id IS 'Channel (store/account) the delivery was addressed to.';
 COMMENT ON COLUMN ingest.raw_events.source IS 'webhook (the receiver) or backfill (pgbooks backfill).';
 COMMENT ON COLUMN ingest.raw_events.topic IS

@@ -5,7 +5,8 @@ Routes (POST)::
     /webhooks/shopify/{tenant_id}/{channel_id}
     /webhooks/woocommerce/{tenant_id}/{channel_id}
     /webhooks/stripe/{tenant_id}/{channel_id}
-    /webhooks/quickbooks          501: reserved for two-way sync (not implemented yet)
+    /webhooks/quickbooks[/{tenant_id}]   QuickBooks notifications (two-way sync): legacy
+                                         eventNotifications or CloudEvents, intuit-signature
     GET /healthz                  200 when the database answers
 
 The tenant is in the path because a channel id is only unique within its tenant. For each
@@ -42,6 +43,11 @@ PLATFORMS = ("shopify", "woocommerce", "stripe")
 DEFAULT_MAX_BODY = 1024 * 1024  # 1 MiB: Shopify caps order payloads well below this
 
 _SECRETS_SQL = "SELECT channel_state, secrets FROM api.raw_event__channel_secrets(%s, %s, %s)"
+_QBO_TOKENS_SQL = "SELECT channel_state, secrets FROM api.qbo_webhook__tokens(%s)"
+_QBO_RECEIVE_SQL = (
+    "SELECT raw_event_id, status, reason_code, message, duplicate_of, http_status "
+    "FROM api.qbo_webhook__receive(%s, %s, %s, %s, %s, %s)"
+)
 _RECEIVE_SQL = (
     "SELECT raw_event_id, status, reason_code, message, duplicate_of, http_status "
     "FROM api.raw_event__receive(%s, %s, %s, %s, %s, %s, %s, %s)"
@@ -184,8 +190,41 @@ def create_app(config: ReceiverConfig) -> Starlette:
             payload["error"] = reason.lower()
         return JSONResponse(payload, status_code=http_status)
 
-    async def quickbooks(_request: Request) -> JSONResponse:
-        return _error(501, "not_implemented", "QuickBooks webhooks (two-way sync) are not handled")
+    async def quickbooks(request: Request) -> JSONResponse:
+        # Store first (api.qbo_webhook__receive), answer at once: the changes are captured as
+        # rows; fetching and comparing the entities runs in the inbound worker.
+        tenant_id = request.path_params.get("tenant_id")
+        body, size, truncated = await _read_body(request, config.max_body)
+        headers = _headers(request)
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(_QBO_TOKENS_SQL, (tenant_id,))
+                row = await cur.fetchone()
+                tokens: list[str] = list(row[1]) if row and row[1] else []
+                result = (
+                    "unchecked"
+                    if truncated
+                    else signatures.verify_base64_hmac(
+                        headers.get("intuit-signature"), body, tokens
+                    )
+                )
+                cur = await conn.execute(
+                    _QBO_RECEIVE_SQL, (tenant_id, Jsonb(headers), body, result, size, truncated)
+                )
+                stored = await cur.fetchone()
+        except psycopg.OperationalError:
+            return _error(503, "store_unavailable", "the notification could not be stored; retry")
+        assert stored is not None
+        raw_event_id, status, reason, message, duplicate_of, http_status = stored
+        payload: dict[str, Any] = {"raw_event_id": raw_event_id, "status": status}
+        if reason is not None:
+            payload["reason_code"] = reason
+            payload["message"] = message
+        if duplicate_of is not None:
+            payload["duplicate_of"] = duplicate_of
+        if http_status >= 400:
+            payload["error"] = reason.lower()
+        return JSONResponse(payload, status_code=http_status)
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -204,6 +243,7 @@ def create_app(config: ReceiverConfig) -> Starlette:
         exception_handlers={HTTPException: http_error},
         routes=[
             Route("/webhooks/quickbooks", quickbooks, methods=["POST"]),
+            Route("/webhooks/quickbooks/{tenant_id}", quickbooks, methods=["POST"]),
             Route("/webhooks/{platform}/{tenant_id}/{channel_id}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],

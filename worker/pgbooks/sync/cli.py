@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 
@@ -70,6 +71,11 @@ def worker_cmd(
     until_idle: bool = typer.Option(
         False, "--until-idle", help="Exit when nothing is pending or in flight."
     ),
+    inbound: bool = typer.Option(
+        False,
+        "--inbound/--no-inbound",
+        help="Also run two-way sync in this process (what `pgbooks inbound run` does).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Deliver the outbox to QuickBooks (claim -> HTTP -> complete/fail) until stopped."""
@@ -80,8 +86,21 @@ def worker_cmd(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     url = load_settings().database_url
     worker = Worker(url, name, WorkerConfig(loops=loops))
+
+    async def _run() -> Any:
+        if not inbound:
+            return await worker.run(until_idle=until_idle)
+        from pgbooks.inbound.runner import run_forever
+
+        side = asyncio.create_task(run_forever(url, worker.stop))
+        try:
+            return await worker.run(until_idle=until_idle)
+        finally:
+            worker.stop.set()
+            await side
+
     try:
-        stats = asyncio.run(worker.run(until_idle=until_idle))
+        stats = asyncio.run(_run())
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
     emit(stats.__dict__, as_json=as_json, human=f"worker stopped: {stats}")

@@ -1,13 +1,13 @@
-"""Recon rollup: per-tenant reconciliation summary kept fast (rollup + changed days).
+"""Books: tenant setting for test-mode orders (book, skip, or auto by the connected company).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
