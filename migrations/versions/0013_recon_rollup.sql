@@ -1,4 +1,4 @@
--- 0011 recon rollup: books.recon_rollup, books.recon_dirty and the orders day index.
+-- 0013 recon rollup: books.recon_rollup, books.recon_dirty and the orders day index.
 -- Mirrors sql/tables/books/recon_rollup.sql.
 
 -- books.recon_rollup and books.recon_dirty: the per-tenant reconciliation summary kept fast by
