@@ -7,7 +7,6 @@ import typer
 
 from pgbooks import exitcodes
 from pgbooks.config import load_settings, redact_url
-from pgbooks.db import migrate as m
 from pgbooks.output import emit, fail
 
 app = typer.Typer(help="Database schema: migrations and code reloads.", no_args_is_help=True)
@@ -26,6 +25,8 @@ def migrate_cmd(
 
     Idempotent: a second run applies nothing and skips the reload when the code is unchanged.
     """
+    from pgbooks.db import migrate as m  # alembic is slow to import: only when needed
+
     url = load_settings().database_url
     try:
         res = m.migrate(url, force_reload=force_reload)
@@ -57,6 +58,8 @@ def status_cmd(as_json: bool = JSON_OPT) -> None:
 
     Exit code 0 when up to date, 3 when migrations are pending or the code is stale.
     """
+    from pgbooks.db import migrate as m
+
     url = load_settings().database_url
     try:
         st = m.status(url)

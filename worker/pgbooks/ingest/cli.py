@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
 from pgbooks import exitcodes
-from pgbooks.config import load_settings, redact_url
+from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.ingest import backfill as bf
 from pgbooks.ingest import processor
 from pgbooks.output import emit, fail
@@ -44,6 +44,7 @@ def receive_cmd(
     from pgbooks.ingest.receiver import ReceiverConfig, create_app
 
     url = load_settings().database_url
+    check_database(url)  # unreachable at start: exit 4 (pgbooks.cli.main)
     stop = threading.Event()
     worker: threading.Thread | None = None
     if process:

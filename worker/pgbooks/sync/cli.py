@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
 import typer
 
 from pgbooks import exitcodes
-from pgbooks.config import load_settings
+from pgbooks.config import check_database, load_settings
 from pgbooks.output import emit, fail
 
 
@@ -39,6 +40,7 @@ def connect_cmd(
     from pgbooks.sync.oauth import AuthLost, connect
 
     url = load_settings().database_url
+    check_database(url)  # unreachable: exit 4 (pgbooks.cli.main), before any HTTP
     disco = discovery_url or f"{base_url.rstrip('/')}/.well-known/openid_configuration"
     try:
         facts = connect(
@@ -85,9 +87,14 @@ def worker_cmd(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     url = load_settings().database_url
+    check_database(url)  # unreachable at start: exit 4 (pgbooks.cli.main); retried once running
     worker = Worker(url, name, WorkerConfig(loops=loops))
 
     async def _run() -> Any:
+        # SIGTERM/SIGINT: finish the documents in flight, print the stats, exit 0
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop.set)
         if not inbound:
             return await worker.run(until_idle=until_idle)
         from pgbooks.inbound.runner import run_forever
@@ -99,10 +106,7 @@ def worker_cmd(
             worker.stop.set()
             await side
 
-    try:
-        stats = asyncio.run(_run())
-    except KeyboardInterrupt:
-        raise typer.Exit(exitcodes.OK) from None
+    stats = asyncio.run(_run())
     emit(stats.__dict__, as_json=as_json, human=f"worker stopped: {stats}")
 
 
