@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from typing import Optional
 
 import typer
@@ -60,4 +61,8 @@ def serve(
         fc = FaultConfig()
         fc.update(json.loads(faults))
         cfg.faults[realm] = fc
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
+    # was there before it: a no-op here, so a requested stop (snapshot written) is exit code 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     run(cfg)

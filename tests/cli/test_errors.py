@@ -67,9 +67,7 @@ def test_unreachable_database_is_exit_4_without_the_password(command: str, tmp_p
     cli = Cli(UNREACHABLE, tmp_path)
     if command == "audit checkpoint":
         assert cli("audit", "keygen", str(key)).code == 0
-    args = [
-        a.format(tmp=tmp_path, file=statement, key=key) for a in DB_ARGS[command]
-    ]
+    args = [a.format(tmp=tmp_path, file=statement, key=key) for a in DB_ARGS[command]]
     done = cli(*command.split(), *args, timeout=60)
     assert done.code == 4, done
     assert "cannot reach" in done.stderr and "someone:***@127.0.0.1:1/nowhere" in done.stderr

@@ -7,8 +7,11 @@ message is scrubbed of this process's secrets (database password, keys) before i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -63,3 +66,20 @@ def progress(*columns: ProgressColumn | str, quiet: bool = False) -> Progress:
     return Progress(
         *cols, console=err_console, disable=quiet or not err_console.is_terminal, transient=False
     )
+
+
+@contextlib.contextmanager
+def stop_signals_exit_zero() -> Iterator[None]:
+    """Around ``uvicorn.run``: a SIGTERM/SIGINT asking a server to stop is a clean exit (0).
+
+    uvicorn shuts down gracefully on those signals, then re-raises the signal to the handler
+    installed before it (which would kill the process with -15 or raise KeyboardInterrupt);
+    here that handler does nothing, so the command returns normally once the server stopped.
+    """
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {s: signal.signal(s, lambda *_: None) for s in stops}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

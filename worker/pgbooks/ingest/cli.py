@@ -13,7 +13,7 @@ from pgbooks import exitcodes
 from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.ingest import backfill as bf
 from pgbooks.ingest import processor
-from pgbooks.output import emit, fail
+from pgbooks.output import emit, fail, stop_signals_exit_zero
 
 app = typer.Typer(no_args_is_help=True)
 ingest_app = typer.Typer(
@@ -54,7 +54,8 @@ def receive_cmd(
         worker.start()
     app_ = create_app(ReceiverConfig(url, max_body=max_body, pool_size=pool_size))
     try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+        with stop_signals_exit_zero():  # SIGTERM: graceful stop, exit 0
+            uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
         if worker is not None:

@@ -11,7 +11,8 @@ import hashlib
 import os
 
 from cryptography.fernet import Fernet, InvalidToken
-from dotenv import load_dotenv
+
+from pgbooks.config import load_env
 
 ENV_KEY = "PGBOOKS_SECRET_KEY"
 
@@ -34,7 +35,7 @@ class TokenCipher:
 
     def __init__(self, key: str | None = None) -> None:
         if key is None:
-            load_dotenv(override=False)
+            load_env()  # .env of the working directory, like every setting
             key = os.environ.get(ENV_KEY)
         if not key:
             raise SecretKeyError(
