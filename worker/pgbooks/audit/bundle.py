@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,9 +46,10 @@ def write_bundle(
     *,
     kind: str,
     key: Ed25519PrivateKey | None = None,
+    on_file: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write ``files`` (name -> text) and the manifest into ``directory`` (created, must be
-    empty). Returns the manifest."""
+    empty). Returns the manifest. ``on_file(name)`` is called after each file (progress)."""
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise FileExistsError(f"{directory} is not empty")
@@ -58,6 +60,8 @@ def write_bundle(
         data = files[name].encode()
         (directory / name).write_bytes(data)
         hashes[name] = _sha256(data)
+        if on_file is not None:
+            on_file(name)
     manifest: dict[str, Any] = {
         "format": "pgbooks-bundle/1",
         "kind": kind,

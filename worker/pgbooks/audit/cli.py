@@ -12,11 +12,12 @@ from typing import Any
 
 import psycopg
 import typer
+from rich.progress import Progress, TaskID
 
 from pgbooks import exitcodes
 from pgbooks.audit import bundle, ops, signing
 from pgbooks.config import load_settings, redact_url
-from pgbooks.output import emit, fail
+from pgbooks.output import QUIET_OPT, emit, fail, progress
 
 audit_app = typer.Typer(
     help="Audit trail: verify chains, sign checkpoints, receipts, offline bundle checks.",
@@ -59,6 +60,15 @@ def _run(fn: Any, *args: Any) -> Any:
         code = f" [{diag.sqlstate}]" if diag is not None and diag.sqlstate else ""
         fail(f"{str(exc).strip()}{code}")
         raise typer.Exit(exitcodes.ERROR) from exc
+
+
+def _on(bar: Progress, task: TaskID) -> ops.OnProgress:
+    """An ``ops`` progress callback that moves ``task`` of ``bar``."""
+
+    def update(what: str, done: int, total: int | None) -> None:
+        bar.update(task, description=what, completed=done, total=total)
+
+    return update
 
 
 @audit_app.command("keygen")
@@ -141,11 +151,15 @@ def export_cmd(
     directory: Path,
     key: str | None = KEY_OPT,
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Export a tenant's whole chain and checkpoints to DIRECTORY (signed when a key is set)."""
+    """Export a tenant's whole chain and checkpoints to DIRECTORY (signed when a key is set).
+
+    A progress bar shows on a terminal (stderr), never with --json or --quiet."""
     private = _run(signing.load_key, key) if key or os.environ.get(signing.KEY_ENV) else None
-    with _conn(None) as conn:
-        manifest = _run(ops.export_chain, conn, tenant, directory, private)
+    with _conn(None) as conn, progress(quiet=as_json or quiet) as bar:
+        task = bar.add_task(f"export {tenant}", total=None)
+        manifest = _run(ops.export_chain, conn, tenant, directory, private, _on(bar, task))
     emit(manifest, as_json=as_json, human=f"wrote {len(manifest['files'])} files to {directory}")
 
 
@@ -254,9 +268,14 @@ def close_export_cmd(
     key: str | None = KEY_OPT,
     user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Write the sealed bundle of a closed month to DIRECTORY (manifest + sha256 of every file)."""
+    """Write the sealed bundle of a closed month to DIRECTORY (manifest + sha256 of every file).
+
+    A progress bar shows on a terminal (stderr), never with --json or --quiet."""
     private = _run(signing.load_key, key) if key or os.environ.get(signing.KEY_ENV) else None
-    with _conn(user) as conn:
-        manifest = _run(ops.export_period, conn, tenant, period, directory, private)
+    with _conn(user) as conn, progress(quiet=as_json or quiet) as bar:
+        task = bar.add_task(f"export {tenant} {period}", total=None)
+        on_progress = _on(bar, task)
+        manifest = _run(ops.export_period, conn, tenant, period, directory, private, on_progress)
     emit(manifest, as_json=as_json, human=f"wrote {len(manifest['files'])} files to {directory}")

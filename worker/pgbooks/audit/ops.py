@@ -5,6 +5,7 @@ database."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,14 +105,46 @@ def _chain_files(conn: psycopg.Connection, tenant: str, from_seq: int = 1) -> di
     }
 
 
+# Progress of a long export: (what is being done, steps done, steps in all or None if unknown).
+OnProgress = Callable[[str, int, int | None], None]
+
+
+def _quiet(_what: str, _done: int, _total: int | None) -> None:
+    """The default progress callback: nothing shown."""
+
+
+def _write(
+    directory: Path,
+    files: dict[str, str],
+    kind: str,
+    key: Ed25519PrivateKey | None,
+    on_progress: OnProgress,
+) -> dict[str, Any]:
+    written = 0
+
+    def on_file(name: str) -> None:
+        nonlocal written
+        written += 1
+        on_progress(f"wrote {name}", written, len(files))
+
+    on_progress("writing files", 0, len(files))
+    return bundle.write_bundle(directory, files, kind=kind, key=key, on_file=on_file)
+
+
 def export_chain(
-    conn: psycopg.Connection, tenant: str, directory: Path, key: Ed25519PrivateKey | None
+    conn: psycopg.Connection,
+    tenant: str,
+    directory: Path,
+    key: Ed25519PrivateKey | None,
+    on_progress: OnProgress = _quiet,
 ) -> dict[str, Any]:
     """Whole chain of a tenant + its checkpoints: an auditor checks offline that every earlier
     signed head is still on it (the chain only grew). Signs a fresh checkpoint first if keyed."""
     if key is not None:
+        on_progress("signing a checkpoint", 0, None)
         checkpoint(conn, tenant, key)
-    return bundle.write_bundle(directory, _chain_files(conn, tenant), kind="chain", key=key)
+    on_progress("reading the chain", 0, None)
+    return _write(directory, _chain_files(conn, tenant), "chain", key, on_progress)
 
 
 def export_period(
@@ -120,13 +153,16 @@ def export_period(
     period: str,
     directory: Path,
     key: Ed25519PrivateKey | None,
+    on_progress: OnProgress = _quiet,
 ) -> dict[str, Any]:
     """close.export_period files, after signing a checkpoint of the head (if keyed)."""
     if key is not None:
+        on_progress("signing a checkpoint", 0, None)
         checkpoint(conn, tenant, key)
+    on_progress(f"reading {period}", 0, None)
     with conn.transaction():
         rows = conn.execute(
             "SELECT file_name, content FROM close.export_period(%s, %s)", (tenant, period)
         ).fetchall()
     files = {str(n): str(c or "") for n, c in rows}
-    return bundle.write_bundle(directory, files, kind="period", key=key)
+    return _write(directory, files, "period", key, on_progress)

@@ -7,21 +7,19 @@ from typing import Any
 
 import psycopg
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pgbooks import exitcodes
 from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.ingest import backfill as bf
 from pgbooks.ingest import processor
-from pgbooks.output import emit, fail, stop_signals_exit_zero
+from pgbooks.output import JSON_OPT, QUIET_OPT, emit, fail, progress, stop_signals_exit_zero
 
 app = typer.Typer(no_args_is_help=True)
 ingest_app = typer.Typer(
     help="Raw webhook events: process the queue, show counts.", no_args_is_help=True
 )
 app.add_typer(ingest_app, name="ingest")
-
-JSON_OPT = typer.Option(False, "--json", help="Machine-readable output.")
 
 
 @app.command("receive")
@@ -125,21 +123,24 @@ def backfill_cmd(
     reset: bool = typer.Option(False, "--reset", help="Forget the cursor and start over."),
     max_pages: int = typer.Option(None, "--max-pages", help="Stop after this many pages."),
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Page a source export into ingest.raw_events, resumable from its stored cursor."""
+    """Page a source export into ingest.raw_events, resumable from its stored cursor.
+
+    A progress bar shows on a terminal (stderr), never with --json or --quiet."""
     url = load_settings().database_url
-    with Progress(
+    with progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[records]} records, page {task.completed}"),
-        disable=as_json,
-        transient=False,
-    ) as progress:
-        task = progress.add_task(f"backfill {resource}", total=None, records=0)
+        TimeElapsedColumn(),
+        quiet=as_json or quiet,
+    ) as bar:
+        task = bar.add_task(f"backfill {resource}", total=None, records=0)
 
         def on_page(_page: bf.Page, res: bf.Result) -> None:
-            progress.update(task, completed=res.pages, records=res.records)
+            bar.update(task, completed=res.pages, records=res.records)
 
         try:
             res = bf.run(

@@ -20,8 +20,8 @@ import typer
 from pgbooks import exitcodes
 from pgbooks.bank import StatementParseError
 from pgbooks.config import load_settings, redact_url
-from pgbooks.output import emit, fail
-from pgbooks.recon.importer import import_file
+from pgbooks.output import QUIET_OPT, emit, fail, progress
+from pgbooks.recon.importer import build_document, store_document
 
 bank_app = typer.Typer(help="Bank statements: import files.", no_args_is_help=True)
 recon_app = typer.Typer(
@@ -94,17 +94,33 @@ def import_cmd(
     ),
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Import one bank statement file: every line stored once; a bad file is refused whole."""
+    """Import one bank statement file: every line stored once; a bad file is refused whole.
+
+    A progress bar (read, parse, store) shows on a terminal (stderr), never with --json or
+    --quiet. Exit 1 when the file is refused (the message names the line)."""
     t = _tenant(tenant)
-    with _connect(actor) as conn:
+    with _connect(actor) as conn, progress(quiet=as_json or quiet) as bar:
+        task = bar.add_task(f"read {file.name}", total=3)
+        data = file.read_bytes()
+        bar.update(task, advance=1, description=f"parse {file.name} ({len(data):,} bytes)")
         try:
-            res = import_file(
-                conn, t, file, fmt=fmt, profile=profile, currency=currency, account_id=account
+            doc = build_document(
+                data,
+                file_name=file.name,
+                fmt=fmt,
+                profile=profile,
+                currency=currency,
+                account_id=account,
             )
         except (StatementParseError, KeyError, ValueError) as exc:
             fail(f"{file.name} refused, nothing imported: {exc}")
             raise typer.Exit(exitcodes.ERROR) from exc
+        lines = sum(len(s["lines"]) for s in doc["statements"])
+        bar.update(task, advance=1, description=f"store {lines:,} lines")
+        res = store_document(conn, t, doc)
+        bar.update(task, advance=1, description=f"imported {file.name}")
     if res["already_imported"]:
         human = f"{file.name}: already imported (statements {res['statement_ids']}); nothing new"
     else:

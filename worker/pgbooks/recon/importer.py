@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from pgbooks.bank import CsvProfile, Statement, StatementLine, get_profile, parse_statement
 
-__all__ = ["build_document", "import_bytes", "import_file"]
+__all__ = ["build_document", "import_bytes", "import_file", "store_document"]
 
 _FORMAT_KEYS = {"ofx": "ofx", "bai2": "bai2", "mt940": "mt940", "csv": "csv"}
 
@@ -91,7 +91,13 @@ def import_bytes(
     conn: psycopg.Connection[Any], tenant_id: str, data: bytes, **kw: Any
 ) -> dict[str, Any]:
     """Parse and store one file; returns the function's summary (counts, statement ids)."""
-    doc = build_document(data, **kw)
+    return store_document(conn, tenant_id, build_document(data, **kw))
+
+
+def store_document(
+    conn: psycopg.Connection[Any], tenant_id: str, doc: dict[str, Any]
+) -> dict[str, Any]:
+    """Store a parsed file (:func:`build_document`) in one call, one transaction."""
     with conn.transaction():
         row = conn.execute(
             "SELECT api.bank_statement__import(%s, %s)", (tenant_id, Jsonb(doc))
