@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
+
+import typer
+
+from pgbooks.cli import app
 
 from .conftest import command_path, leaf_commands
 
@@ -52,3 +57,36 @@ def test_command_path_resolves_arguments() -> None:
     assert command_path(("bank", "import", "file.csv", "--json")) == "bank import"
     assert command_path(("status", "--json")) == "status"
     assert command_path(("--help",)) == ""
+
+
+def _leaf_objects() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> None:
+        if hasattr(cmd, "commands"):
+            assert (cmd.help or "").strip(), f"`pgbooks {' '.join(path)}` group has no help"
+            for name, sub in cmd.commands.items():
+                walk(sub, (*path, name))
+        else:
+            out[" ".join(path)] = cmd
+
+    walk(typer.main.get_command(app), ())
+    return out
+
+
+# servers: they print no data, so they have no --json
+NO_JSON = {"receive", "sandbox serve"}
+
+
+def test_every_command_explains_itself_and_offers_json() -> None:
+    problems = []
+    for name, cmd in sorted(_leaf_objects().items()):
+        if not (cmd.help or "").strip():
+            problems.append(f"{name}: no help text (docstring)")
+        for param in cmd.params:
+            if not (getattr(param, "help", None) or "").strip():
+                problems.append(f"{name}: {param.name} has no help")
+        has_json = any("--json" in p.opts for p in cmd.params)
+        if has_json == (name in NO_JSON):
+            problems.append(f"{name}: --json {'unexpected' if has_json else 'missing'}")
+    assert not problems, "\n".join(problems)

@@ -31,6 +31,11 @@ JSON_OPT = typer.Option(False, "--json", help="Machine-readable output.")
 USER_OPT = typer.Option(
     None, "--user", envvar="PGBOOKS_USER", help="Application user recorded in the audit log."
 )
+TENANT_ARG = typer.Argument(..., help="Tenant id.")
+PERIOD_ARG = typer.Argument(..., help="Month, YYYY-MM.")
+KEY_PATH_ARG = typer.Argument(..., help="Where to write the private key (never overwritten).")
+BUNDLE_ARG = typer.Argument(..., help="Bundle directory (audit or close export).")
+DIR_ARG = typer.Argument(..., help="Directory to write (created; must be empty).")
 KEY_OPT = typer.Option(
     None, "--key", envvar=signing.KEY_ENV, help="Ed25519 private key (PEM) used to sign."
 )
@@ -72,7 +77,10 @@ def _on(bar: Progress, task: TaskID) -> ops.OnProgress:
 
 
 @audit_app.command("keygen")
-def keygen_cmd(path: Path, as_json: bool = JSON_OPT) -> None:
+def keygen_cmd(
+    path: Path = KEY_PATH_ARG,
+    as_json: bool = JSON_OPT,
+) -> None:
     """Create an Ed25519 signing key (PEM, mode 0600) and PATH.pub (hex public key)."""
     pub = _run(signing.generate_key, path)
     emit({"key": str(path), "public_key": pub}, as_json=as_json, human=f"public key: {pub}")
@@ -80,7 +88,7 @@ def keygen_cmd(path: Path, as_json: bool = JSON_OPT) -> None:
 
 @audit_app.command("verify")
 def verify_cmd(
-    tenant: str,
+    tenant: str = TENANT_ARG,
     from_seq: int = typer.Option(1, "--from", help="First seq to check."),
     to_seq: int | None = typer.Option(None, "--to", help="Last seq to check."),
     as_json: bool = JSON_OPT,
@@ -120,7 +128,7 @@ def checkpoint_cmd(
 
 @audit_app.command("receipt")
 def receipt_cmd(
-    order_id: str,
+    order_id: str = typer.Argument(..., help="Order id on its platform."),
     tenant: str | None = typer.Option(None, "--tenant", help="Tenant (found when unique)."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -147,8 +155,8 @@ def receipt_cmd(
 
 @audit_app.command("export")
 def export_cmd(
-    tenant: str,
-    directory: Path,
+    tenant: str = TENANT_ARG,
+    directory: Path = DIR_ARG,
     key: str | None = KEY_OPT,
     as_json: bool = JSON_OPT,
     quiet: bool = QUIET_OPT,
@@ -165,7 +173,7 @@ def export_cmd(
 
 @audit_app.command("verify-bundle")
 def verify_bundle_cmd(
-    directory: Path,
+    directory: Path = BUNDLE_ARG,
     public_key: str | None = typer.Option(
         None, "--public-key", help="Trusted signer: 64 hex characters or a .pub file."
     ),
@@ -186,8 +194,8 @@ def verify_bundle_cmd(
 
 @close_app.command("period")
 def close_period_cmd(
-    tenant: str,
-    period: str = typer.Argument(..., help="Month, YYYY-MM."),
+    tenant: str = TENANT_ARG,
+    period: str = PERIOD_ARG,
     override: int | None = typer.Option(None, "--override", help="Approved override id."),
     policy: str = typer.Option("reroute", "--late-policy", help="reroute or refuse."),
     user: str | None = USER_OPT,
@@ -205,8 +213,8 @@ def close_period_cmd(
 
 @close_app.command("reopen")
 def reopen_cmd(
-    tenant: str,
-    period: str,
+    tenant: str = TENANT_ARG,
+    period: str = PERIOD_ARG,
     override: int = typer.Option(..., "--override", help="Approved reopen_period override id."),
     user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,
@@ -223,12 +231,12 @@ def reopen_cmd(
 
 @close_app.command("override-request")
 def override_request_cmd(
-    tenant: str,
+    tenant: str = TENANT_ARG,
     action: str = typer.Argument(
         ..., help="force_post, ignore_exception, reopen_period, close_period."
     ),
     subject: str = typer.Argument(..., help="Period YYYY-MM, document id or exception id."),
-    reason: str = typer.Option(..., "--reason"),
+    reason: str = typer.Option(..., "--reason", help="Why the override is needed (audited)."),
     user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -244,9 +252,9 @@ def override_request_cmd(
 
 @close_app.command("override-approve")
 def override_approve_cmd(
-    tenant: str,
-    override_id: int,
-    reason: str = typer.Option(..., "--reason"),
+    tenant: str = TENANT_ARG,
+    override_id: int = typer.Argument(..., help="Id printed by override-request."),
+    reason: str = typer.Option(..., "--reason", help="Why you approve (audited)."),
     user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -262,9 +270,9 @@ def override_approve_cmd(
 
 @close_app.command("export")
 def close_export_cmd(
-    tenant: str,
-    period: str,
-    directory: Path,
+    tenant: str = TENANT_ARG,
+    period: str = PERIOD_ARG,
+    directory: Path = DIR_ARG,
     key: str | None = KEY_OPT,
     user: str | None = USER_OPT,
     as_json: bool = JSON_OPT,

@@ -34,7 +34,10 @@ exceptions_app = typer.Typer(
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output.")
 TENANT_OPT = typer.Option(None, "--tenant", "-t", help="Tenant id (default: $PGBOOKS_TENANT).")
 ACTOR_OPT = typer.Option(None, "--actor", help="Who acts (default: $PGBOOKS_USER or OS user).")
-FILE_ARG = typer.Argument(..., exists=True, dir_okay=False, readable=True)
+FILE_ARG = typer.Argument(
+    ..., exists=True, dir_okay=False, readable=True, help="Statement file (OFX, camt, BAI2, ...)."
+)
+EXCEPTION_ARG = typer.Argument(..., help="Exception id (see `pgbooks exceptions list`).")
 _ACTIONS = {
     "retry": "SELECT api.exception__retry(%s, %s, %s, %s)",
     "retry_by_reason": "SELECT api.exception__retry_by_reason(%s, %s, %s, %s)",
@@ -192,8 +195,10 @@ def refresh_cmd(
 def list_cmd(
     tenant: str | None = TENANT_OPT,
     status: str = typer.Option("open", "--status", help="open, resolved, ignored or all."),
-    reason_code: str | None = typer.Option(None, "--reason-code"),
-    limit: int = typer.Option(100, "--limit"),
+    reason_code: str | None = typer.Option(
+        None, "--reason-code", help="Only this reason code (e.g. ITEM_UNMAPPED)."
+    ),
+    limit: int = typer.Option(100, "--limit", help="At most this many rows."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """List exceptions, oldest first."""
@@ -214,7 +219,9 @@ def list_cmd(
 
 
 @exceptions_app.command("show")
-def show_cmd(exception_id: int, tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> None:
+def show_cmd(
+    exception_id: int = EXCEPTION_ARG, tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT
+) -> None:
     """Show one exception: message, detail, QuickBooks fault, diff preview, remedy."""
     t = _tenant(tenant)
     with _connect() as conn:
@@ -225,7 +232,14 @@ def show_cmd(exception_id: int, tenant: str | None = TENANT_OPT, as_json: bool =
     emit(data, as_json=as_json, human=human)
 
 
-def _act(action: str, tenant: str | None, target: Any, reason: str, actor: str | None) -> None:
+def _act(
+    action: str,
+    tenant: str | None,
+    target: Any,
+    reason: str,
+    actor: str | None,
+    as_json: bool,
+) -> None:
     t = _tenant(tenant)
     if not reason.strip():
         fail("--reason must not be empty")
@@ -233,7 +247,14 @@ def _act(action: str, tenant: str | None, target: Any, reason: str, actor: str |
     with _connect(actor) as conn:
         row = conn.execute(_ACTIONS[action], (t, target, reason, _actor(actor))).fetchone()
     assert row is not None
-    emit(row[0], as_json=True, human="")
+    res: dict[str, Any] = row[0]
+    if "retried" in res:
+        human = f"retried {res['retried']} open {res['reason_code']} exception(s)"
+    else:
+        human = f"exception {res['exception_id']}: {res['status']} by {res['actor']}" + (
+            f"; document {res['document_id']} released" if res.get("document_released") else ""
+        )
+    emit(res, as_json=as_json, human=human)
 
 
 REASON_OPT = typer.Option(..., "--reason", help="Why (recorded in the audit trail).")
@@ -241,41 +262,46 @@ REASON_OPT = typer.Option(..., "--reason", help="Why (recorded in the audit trai
 
 @exceptions_app.command("retry")
 def retry_cmd(
-    exception_id: int | None = typer.Argument(None),
+    exception_id: int | None = typer.Argument(
+        None, help="Exception id (or use --reason-code for a bulk retry)."
+    ),
     reason_code: str | None = typer.Option(
         None, "--reason-code", help="Bulk: retry every open exception of this reason code."
     ),
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Retry one exception, or all open ones of a reason code after a fix."""
     if (exception_id is None) == (reason_code is None):
         fail("give an EXCEPTION_ID or --reason-code, not both")
         raise typer.Exit(exitcodes.USAGE)
     if reason_code is not None:
-        _act("retry_by_reason", tenant, reason_code, reason, actor)
+        _act("retry_by_reason", tenant, reason_code, reason, actor, as_json)
     else:
-        _act("retry", tenant, exception_id, reason, actor)
+        _act("retry", tenant, exception_id, reason, actor, as_json)
 
 
 @exceptions_app.command("resolve")
 def resolve_cmd(
-    exception_id: int,
+    exception_id: int = EXCEPTION_ARG,
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Mark an exception resolved (fixed elsewhere)."""
-    _act("resolve", tenant, exception_id, reason, actor)
+    _act("resolve", tenant, exception_id, reason, actor, as_json)
 
 
 @exceptions_app.command("ignore")
 def ignore_cmd(
-    exception_id: int,
+    exception_id: int = EXCEPTION_ARG,
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Accept an exception without change; a reason is required."""
-    _act("ignore", tenant, exception_id, reason, actor)
+    _act("ignore", tenant, exception_id, reason, actor, as_json)

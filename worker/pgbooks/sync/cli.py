@@ -27,7 +27,11 @@ def connect_cmd(
     code: str = typer.Option(
         None, "--code", help="Authorization code from the callback URL (browser flow)."
     ),
-    redirect_uri: str = typer.Option("http://127.0.0.1:8711/callback", "--redirect-uri"),
+    redirect_uri: str = typer.Option(
+        "http://127.0.0.1:8711/callback",
+        "--redirect-uri",
+        help="Redirect URI registered with your Intuit app (must match the one used for --code).",
+    ),
     discover: bool = typer.Option(
         True,
         "--discover/--no-discover",
