@@ -158,7 +158,7 @@ def test_cli_list_show_retry_ignore(db_url: str, db: psycopg.Connection) -> None
     assert len(json.loads(listed.stdout)["exceptions"]) == 4
     shown = run("show", str(ids["fault"]), "--json")
     assert json.loads(shown.stdout)["reason_code"] == "QBO_FAULT_6240"
-    bulk = run("retry", "--reason-code", "ITEM_UNMAPPED", "--reason", "mapped SKU-1")
+    bulk = run("retry", "--reason-code", "ITEM_UNMAPPED", "--reason", "mapped SKU-1", "--json")
     assert bulk.exit_code == 0 and json.loads(bulk.stdout)["retried"] == 2
     no_reason = run("ignore", str(ids["fault"]), "--reason", "")
     assert no_reason.exit_code == 2
