@@ -51,7 +51,7 @@ def test_migrate_an_empty_database_then_status(empty_db_url: str, tmp_path: Path
     assert "pending:  none" in after.stdout and "code:     current" in after.stdout
 
 
-@pytest.mark.cli("db status")
+@pytest.mark.cli("db status", "exceptions list")
 def test_database_url_from_dotenv_in_the_working_directory(
     module_db_url: str, tmp_path: Path
 ) -> None:
@@ -61,6 +61,11 @@ def test_database_url_from_dotenv_in_the_working_directory(
     done = cli("db", "status", "--json", unset=("DATABASE_URL",))
     assert done.code == 0, done
     assert done.json()["database"] == url.replace(DB_PASSWORD, "***")
+
+    # every setting, including those options read from the environment (PGBOOKS_TENANT)
+    (tmp_path / ".env").write_text(f"DATABASE_URL={url}\nPGBOOKS_TENANT=acme\n")
+    listed = cli("exceptions", "list", "--json", unset=("DATABASE_URL",))
+    assert listed.code == 0 and listed.json() == {"exceptions": []}, listed
 
     # found from a subdirectory too (nearest .env upwards)
     sub = tmp_path / "a" / "b"

@@ -18,7 +18,7 @@ import typer
 
 from pgbooks import exitcodes
 from pgbooks.audit.cli import audit_app, close_app
-from pgbooks.config import load_settings, redact_url
+from pgbooks.config import load_env, load_settings, redact_url
 from pgbooks.db.cli import app as db_app
 from pgbooks.inbound.cli import app as inbound_app
 from pgbooks.ingest.cli import app as ingest_app
@@ -51,6 +51,7 @@ mount_recon(app)  # bank, recon, exceptions
 
 def main() -> None:
     """Console-script entry point."""
+    load_env()  # before parsing: options read from the environment (PGBOOKS_*) see .env too
     try:
         app()
     except psycopg.OperationalError as exc:
