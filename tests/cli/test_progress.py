@@ -1,5 +1,6 @@
-"""Progress bars on long work (backfill, bank import, close/audit export): drawn on stderr when
-it is a terminal, never when piped, never with --json or --quiet, so scripts get clean output."""
+"""Progress bars on long work (backfill, ingest process --once, bank import, close and audit
+export): drawn on stderr when it is a terminal, never when piped, never with --json or --quiet,
+so scripts get clean output."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _tenant(db: psycopg.Connection[Any]) -> None:
     )
 
 
-@pytest.mark.cli("bank import", "backfill")
+@pytest.mark.cli("bank import", "backfill", "ingest process")
 def test_bank_import_and_backfill_draw_a_bar_only_on_a_terminal(
     cli: Cli, db: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
@@ -94,6 +95,10 @@ def test_bank_import_and_backfill_draw_a_bar_only_on_a_terminal(
     assert out.startswith("1 pages, 1 records")
     code, out, tty = _on_a_terminal(cli, *args, "--platform", "shopify", "--reset", "--json")
     assert code == 0 and tty == "" and json.loads(out)["records"] == 1
+
+    code, out, tty = _on_a_terminal(cli, "ingest", "process", "--once")
+    assert code == 0, tty
+    assert "process raw events" in tty and "1/1" in tty and out.startswith("processed 1: 1 applied")
 
 
 @pytest.mark.cli("close export", "audit export")

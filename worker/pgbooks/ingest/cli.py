@@ -66,13 +66,29 @@ def process_cmd(
     batch: int = typer.Option(100, "--batch", help="Events per transaction."),
     poll: float = typer.Option(5.0, "--poll", help="Seconds between polls without notification."),
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Normalize pending raw events (applied or quarantined with a reason)."""
+    """Normalize pending raw events (applied or quarantined with a reason).
+
+    With --once, a progress bar shows on a terminal (stderr), never with --json or --quiet.
+    Exit 3 when some events were quarantined."""
     url = load_settings().database_url
     try:
         if once:
-            with psycopg.connect(url, autocommit=True) as conn:
-                totals = processor.drain(conn, batch)
+            with (
+                psycopg.connect(url, autocommit=True) as conn,
+                progress(quiet=as_json or quiet) as bar,
+            ):
+                row = conn.execute(
+                    "SELECT coalesce(sum(events), 0) FROM api.raw_events__counts()"
+                    " WHERE status = 'pending'"
+                ).fetchone()
+                task = bar.add_task("process raw events", total=int(row[0]) if row else None)
+
+                def on_batch(t: processor.Totals) -> None:
+                    bar.update(task, completed=t.claimed)
+
+                totals = processor.drain(conn, batch, on_batch)
         else:
             totals = processor.run(url, batch=batch, poll_interval=poll)
     except psycopg.OperationalError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +43,19 @@ def process_batch(conn: psycopg.Connection[Any], batch: int) -> tuple[int, int, 
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def drain(conn: psycopg.Connection[Any], batch: int = 100) -> Totals:
-    """Process until no pending event is left (as seen by this connection)."""
+def drain(
+    conn: psycopg.Connection[Any],
+    batch: int = 100,
+    on_batch: Callable[[Totals], None] | None = None,
+) -> Totals:
+    """Process until no pending event is left (as seen by this connection); ``on_batch`` is
+    called with the running totals after each batch (progress)."""
     totals = Totals()
     while True:
         row = process_batch(conn, batch)
         totals.add(row)
+        if on_batch is not None:
+            on_batch(totals)
         if row[0] < batch:
             return totals
 
