@@ -31,7 +31,7 @@ venv: $(BIN)/pgbooks ## create .venv and install pinned dependencies
 $(BIN)/pgbooks: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e '.[dev]'  # no .pyc pass: setup ~1.5 min faster; modules compile on first import
 	touch $@
 
 test: venv ## run the whole suite against a real PostgreSQL (exit 0 only if every test passed)
