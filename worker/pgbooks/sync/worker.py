@@ -142,8 +142,9 @@ class Worker:
             except psycopg.OperationalError:
                 await asyncio.sleep(1.0)
                 continue
+            driver = PsycopgDriver(conn)
             try:
-                qm = QueueManager(Queries(PsycopgDriver(conn)))
+                qm = QueueManager(Queries(driver))
 
                 @qm.entrypoint("sync_outbox")
                 async def _wake(job: Job) -> None:
@@ -159,6 +160,13 @@ class Worker:
             except Exception as exc:  # the wake-up path must never take the worker down
                 log.warning("pgqueuer consumer: %s; restarting", exc)
             finally:
+                # stop the driver's NOTIFY watcher before its connection closes under it (else
+                # pgqueuer logs the watcher's connection error as a traceback at every stop)
+                driver.shutdown.set()
+                for task in list(driver.tm.tasks):
+                    task.cancel()
+                with contextlib.suppress(Exception):
+                    await driver.tm.gather_tasks()
                 await conn.close()
             if not self.stop.is_set():
                 await asyncio.sleep(0.5)
