@@ -41,12 +41,6 @@ _ran: list[tuple[str, ...]] = []
 _counter = iter(range(1_000_000))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "cli(*commands): leaf `pgbooks` commands this test runs as a subprocess"
-    )
-
-
 def leaf_commands() -> set[str]:
     """Every leaf command of the ``pgbooks`` typer app, as "group sub" paths."""
     out: set[str] = set()

@@ -51,6 +51,8 @@ DB_ARGS: dict[str, tuple[str, ...]] = {
     "close override-approve": ("t", "1", "--reason", "r"),
     "close export": ("t", "2026-01", "{tmp}/out"),
     "receive": ("--port", "0"),
+    "qbo import": ("--realm", "1"),
+    "qbo repost": ("--tenant", "t", "--from", "2025-01-01", "--to", "2025-02-01"),
 }
 NO_DATABASE = {"sandbox serve", "audit keygen", "audit verify-bundle"}
 

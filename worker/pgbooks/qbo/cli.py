@@ -19,7 +19,7 @@ from rich.progress import (
 
 from pgbooks import exitcodes
 from pgbooks.config import load_settings, redact_url
-from pgbooks.output import emit, err_console, fail
+from pgbooks.output import QUIET_OPT, emit, err_console, fail
 from pgbooks.qbo import backfill as bf
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def _progress(as_json: bool) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=as_json,
+        disable=as_json or not err_console.is_terminal,  # only on a terminal (pgbooks.output)
         transient=False,
     )
 
@@ -81,6 +81,7 @@ def import_cmd(
         0.0, "--pause", help="Seconds to wait between pages (spare a busy realm)."
     ),
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Import customers, items, accounts, tax codes and documents of a QuickBooks company.
 
@@ -92,7 +93,7 @@ def import_cmd(
         names = bf.parse_entities(entities)
     except bf.BackfillError as exc:
         raise typer.BadParameter(str(exc), param_hint="--entities") from exc
-    with _progress(as_json) as progress:
+    with _progress(as_json or quiet) as progress:
         task = progress.add_task(f"import {realm}", total=None)
 
         def on_total(total: int) -> None:
@@ -157,6 +158,7 @@ def repost_cmd(
         0.0, "--pause", help="Seconds to wait between steps (spare a busy database)."
     ),
     as_json: bool = JSON_OPT,
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Re-derive the orders placed in [--from, --to) and enqueue what QuickBooks lacks.
 
@@ -166,7 +168,7 @@ def repost_cmd(
     """
     url = load_settings().database_url
     d_from, d_to = _day(date_from, "--from"), _day(date_to, "--to")
-    with _progress(as_json) as progress:
+    with _progress(as_json or quiet) as progress:
         task = progress.add_task(f"repost {tenant} {d_from}..{d_to}", total=None)
 
         def on_plan(total: int, done: int) -> None:
