@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.inbound.conftest import TwoWay
 
 
@@ -28,6 +30,10 @@ def _json(proc: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.cli(
+    "inbound enable", "inbound policy", "inbound sweep", "inbound status", "inbound take-theirs",
+    "inbound take-ours", "inbound merge",
+)  # fmt: skip
 def test_inbound_cli_end_to_end(two_way: TwoWay) -> None:
     url = two_way.books.db_url
     # enable: the verifier token is stored, never printed.

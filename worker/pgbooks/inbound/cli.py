@@ -32,6 +32,7 @@ JSON_OPT = typer.Option(False, "--json", help="Machine-readable output.")
 TENANT_OPT = typer.Option(None, "--tenant", "-t", help="Tenant id (default: $PGBOOKS_TENANT).")
 ACTOR_OPT = typer.Option(None, "--actor", help="Who acts (default: $PGBOOKS_USER or OS user).")
 REASON_OPT = typer.Option(..., "--reason", help="Why (recorded in the audit trail).")
+EXCEPTION_ARG = typer.Argument(..., help="CONFLICT_REVIEW exception id (pgbooks exceptions list).")
 TAKE_OPT = typer.Option(
     ..., "--take", help="FIELD=ours | FIELD=theirs | FIELD=<JSON value>; one per field."
 )
@@ -223,7 +224,7 @@ def policy_cmd(
     )
 
 
-def _settle(sql: str, args: tuple[Any, ...], actor: str | None) -> None:
+def _settle(sql: str, args: tuple[Any, ...], actor: str | None, as_json: bool = False) -> None:
     with _connect(actor) as conn:
         row = conn.execute(sql, args).fetchone()
     assert row is not None
@@ -232,46 +233,51 @@ def _settle(sql: str, args: tuple[Any, ...], actor: str | None) -> None:
         f"exception {res['exception_id']} settled by {res['action']} ({res['actor']}): "
         f"{res['choices']}" + ("; document sent again" if res["sent_again"] else "")
     )
-    emit(res, as_json=False, human=human)
+    emit(res, as_json=as_json, human=human)
 
 
 @app.command("take-ours")
 def take_ours_cmd(
-    exception_id: int,
+    exception_id: int = EXCEPTION_ARG,
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Resolve a CONFLICT_REVIEW with pgbooks' values (the document is sent again)."""
     _settle(
         "SELECT api.conflict__take_ours(%s, %s, %s, %s)",
         (_tenant(tenant), exception_id, reason, _actor(actor)),
         actor,
+        as_json,
     )
 
 
 @app.command("take-theirs")
 def take_theirs_cmd(
-    exception_id: int,
+    exception_id: int = EXCEPTION_ARG,
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Resolve a CONFLICT_REVIEW with QuickBooks' values (kept as the local record)."""
     _settle(
         "SELECT api.conflict__take_theirs(%s, %s, %s, %s)",
         (_tenant(tenant), exception_id, reason, _actor(actor)),
         actor,
+        as_json,
     )
 
 
 @app.command("merge")
 def merge_cmd(
-    exception_id: int,
+    exception_id: int = EXCEPTION_ARG,
     take: list[str] = TAKE_OPT,
     reason: str = REASON_OPT,
     tenant: str | None = TENANT_OPT,
     actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Resolve a CONFLICT_REVIEW field by field."""
     choices: dict[str, Any] = {}
@@ -294,4 +300,5 @@ def merge_cmd(
         "SELECT api.conflict__merge(%s, %s, %s, %s, %s)",
         (_tenant(tenant), exception_id, Jsonb(choices), reason, _actor(actor)),
         actor,
+        as_json,
     )
