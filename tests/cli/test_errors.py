@@ -36,6 +36,7 @@ DB_ARGS: dict[str, tuple[str, ...]] = {
     "bank import": ("{file}", "--tenant", "t"),
     "recon match": ("--tenant", "t"),
     "recon unmatched": ("--tenant", "t"),
+    "recon refresh": ("--tenant", "t"),
     "exceptions list": ("--tenant", "t"),
     "exceptions show": ("1", "--tenant", "t"),
     "exceptions retry": ("1", "--reason", "r", "--tenant", "t"),

@@ -151,3 +151,18 @@ def test_work_the_exception_queue(cli: Cli, db: psycopg.Connection[Any]) -> None
         (str(ids["d"]),),
     ).fetchall()
     assert ("bob",) in actors
+
+
+@pytest.mark.cli("recon refresh")
+def test_refresh_the_reconciliation_rollup(cli: Cli, db: psycopg.Connection[Any]) -> None:
+    _tenant(db)
+    db.execute(
+        "INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total,"
+        " placed_at) VALUES ('acme', 'shop', '1001', 'USD', 10.50, '2026-01-05T10:00:00Z')"
+    )
+    everything = cli("recon", "refresh", "--tenant", "acme", "--all", "--json")
+    assert everything.code == 0, everything
+    days = everything.json()["days"]
+    assert isinstance(days, int) and days >= 1  # at least the order's day
+    again = cli("recon", "refresh", "--tenant", "acme")
+    assert again.code == 0 and again.stdout.startswith("0 day(s) recomputed"), again
