@@ -248,10 +248,13 @@ class Worker:
                 singles.append(r)
             else:
                 batches.setdefault((r["tenant_id"], r["request_id"]), []).append(r)
-        jobs = [self._single(conn, r) for r in singles]
-        jobs += [self._batch(conn, items) for items in batches.values()]
+        accepted: list[tuple[Row, Any]] = []
+        jobs = [self._single(conn, r, accepted) for r in singles]
+        jobs += [self._batch(conn, items, accepted) for items in batches.values()]
         # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
         await asyncio.gather(*jobs)
+        # Every acceptance of the round is closed in ONE transaction (api.outbox__complete_many).
+        await self._complete_many(conn, accepted)
 
     async def _token(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str | None:
         try:
@@ -277,7 +280,9 @@ class Worker:
             self.stats.requests += 1
         return answer
 
-    async def _single(self, conn: psycopg.AsyncConnection[Any], r: Row) -> None:
+    async def _single(
+        self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
+    ) -> None:
         entity, op = r["entity"], r["operation"]
         request_id, body = r["request_id"], r["body"]
         for _ in range(5):
@@ -290,7 +295,7 @@ class Worker:
 
             answer = await self._with_auth(conn, r["tenant_id"], call)
             if answer.ok and isinstance(answer.body, dict) and entity in answer.body:
-                await self._complete(conn, r, answer.body[entity])
+                accepted.append((r, answer.body[entity]))
                 return
             if answer.fault_code == "5010" and op != "create":
                 nxt = await self._reapply(conn, r, body)
@@ -325,7 +330,9 @@ class Worker:
             return None
         return str(row[0]), row[1]
 
-    async def _batch(self, conn: psycopg.AsyncConnection[Any], items: list[Row]) -> None:
+    async def _batch(
+        self, conn: psycopg.AsyncConnection[Any], items: list[Row], accepted: list[tuple[Row, Any]]
+    ) -> None:
         first = items[0]
         ops = [(r["bid"], r["entity"], r["operation"], r["body"]) for r in items]
 
@@ -346,24 +353,49 @@ class Worker:
             if item is None:
                 await self._fail(conn, r, Answer(None, transport_error="disconnected"))
             elif r["entity"] in item:
-                await self._complete(conn, r, item[r["entity"]])
+                accepted.append((r, item[r["entity"]]))
             elif item.get("Fault", {}).get("Error", [{}])[0].get("code") == "5010":
                 # Re-read and resend this one alone, inside the same claim.
                 nxt = await self._reapply(conn, r, r["body"])
                 if nxt is not None:
-                    await self._single(conn, {**r, "request_id": nxt[0], "body": nxt[1]})
+                    await self._single(
+                        conn, {**r, "request_id": nxt[0], "body": nxt[1]}, accepted
+                    )
             else:
                 await self._fail(conn, r, Answer(200, item, item.get("Fault")))
 
-    async def _complete(self, conn: psycopg.AsyncConnection[Any], r: Row, entity: Any) -> None:
-        try:
-            await conn.execute(
-                "SELECT api.outbox__complete(%s, %s, %s)",
-                (r["claim_id"], _jsonb(entity), self.name),
-            )
-            self.stats.accepted += 1
-        except psycopg.Error as exc:
-            log.warning("complete of document %s failed: %s", r["document_id"], exc)
+    async def _complete_many(
+        self, conn: psycopg.AsyncConnection[Any], accepted: list[tuple[Row, Any]]
+    ) -> None:
+        if not accepted:
+            return
+        ids = [r["claim_id"] for r, _ in accepted]
+        entities = _jsonb([e for _, e in accepted])
+        for attempt in range(3):
+            try:
+                cur = await conn.execute(
+                    "SELECT claim_id, state FROM api.outbox__complete_many(%s, %s, %s)",
+                    (ids, entities, self.name),
+                )
+                states = await cur.fetchall()
+                break
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                # A concurrent document change (its trigger locks the outbox row) met our audited
+                # writes; the transaction rolled back whole: try again.
+                log.info("complete of %s claim(s) retried (%s)", len(ids), exc.sqlstate)
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except psycopg.OperationalError:
+                raise  # connection lost: the claims expire and are replayed (same requestid)
+            except psycopg.Error as exc:
+                log.warning("complete of %s claim(s) failed: %s", len(ids), exc)
+                return
+        else:
+            return
+        for _claim_id, state in states:
+            if state == "lost":
+                log.warning("claim %s was not held any more at completion", _claim_id)
+            else:
+                self.stats.accepted += 1
 
     async def _fail(self, conn: psycopg.AsyncConnection[Any], r: Row, answer: Answer) -> None:
         status = answer.status
