@@ -358,9 +358,7 @@ class Worker:
                 # Re-read and resend this one alone, inside the same claim.
                 nxt = await self._reapply(conn, r, r["body"])
                 if nxt is not None:
-                    await self._single(
-                        conn, {**r, "request_id": nxt[0], "body": nxt[1]}, accepted
-                    )
+                    await self._single(conn, {**r, "request_id": nxt[0], "body": nxt[1]}, accepted)
             else:
                 await self._fail(conn, r, Answer(200, item, item.get("Fault")))
 
