@@ -225,6 +225,32 @@ $$;
 COMMENT ON FUNCTION logic.outbox__prepare_many(sync.outbox [], text) IS
 'Set-based logic.outbox__prepare for ordinary entries; PB615 when one needs the row-by-row path.';
 
+CREATE FUNCTION logic.outbox__lookup(p_entity text, p_body jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    -- The QuickBooks query that finds the object an ambiguous create may have made, for when the
+    -- requestid replay cache has expired (a replay would then create a second object): by
+    -- DocNumber, or by the unique name of a Customer / Item. NULL when the entity has neither.
+    SELECT format(
+        'select * from %s where %s = ''%s''', p_entity, x.field,
+        replace(replace(x.value, '\', '\\'), '''', '\''')
+    )
+    FROM (
+        SELECT
+            CASE p_entity WHEN 'Customer' THEN 'DisplayName' WHEN 'Item' THEN 'Name' ELSE 'DocNumber' END AS field,
+            CASE p_entity
+                WHEN 'Customer' THEN p_body ->> 'DisplayName'
+                WHEN 'Item' THEN p_body ->> 'Name'
+                ELSE p_body ->> 'DocNumber'
+            END AS value
+    ) AS x
+    WHERE x.value IS NOT NULL
+$$;
+
+COMMENT ON FUNCTION logic.outbox__lookup(text, jsonb) IS
+'QuickBooks query finding what an ambiguous create may have made (DocNumber, Customer DisplayName, Item Name).';
+
 CREATE FUNCTION api.outbox__claim(p_worker text, p_limit integer DEFAULT 30)
 RETURNS TABLE (
     claim_id uuid,
@@ -238,7 +264,8 @@ RETURNS TABLE (
     request_id text,
     bid text,
     body jsonb,
-    ambiguous boolean
+    ambiguous boolean,
+    lookup text
 )
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -346,6 +373,9 @@ BEGIN
             bid := v_entry.request_bid;
             body := v_entry.request_body;
             ambiguous := v_entry.ambiguous;
+            -- An ambiguous create is looked up first: the replay cache may have expired.
+            lookup := CASE WHEN v_entry.ambiguous AND v_entry.request_op = 'create'
+                THEN logic.outbox__lookup(v_entry.request_entity, v_entry.request_body) END;
             RETURN NEXT;
         END LOOP;
 
@@ -432,7 +462,7 @@ BEGIN
         )
         SELECT c.claim_id, c.tenant_id, c.document_id, c.request_version, v_tenant.realm_id::text,
             v_tenant.base_url::text, c.request_entity, c.request_op, c.request_id, c.request_bid,
-            c.request_body, false
+            c.request_body, false, NULL::text
         FROM claimed AS c
         ORDER BY c.request_bid::integer NULLS LAST, c.document_id;
 
@@ -447,7 +477,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION api.outbox__claim(text, integer) IS
-'Claims up to p_limit due outbox entries fairly across realms within their limits; returns decided requests.';
+'Claims up to p_limit due outbox entries fairly across realms within their limits; returns decided requests '
+'(lookup: a query to run before replaying an ambiguous create).';
 
 REVOKE ALL ON FUNCTION api.outbox__claim(text, integer) FROM public;
 GRANT EXECUTE ON FUNCTION api.outbox__claim(text, integer) TO pgbooks_worker;

@@ -43,6 +43,7 @@ class WorkerStats:
     failed: int = 0
     stale_retries: int = 0
     refreshes: int = 0
+    lookups_found: int = 0
     by_class: dict[str, int] = field(default_factory=dict)
 
 
@@ -249,12 +250,53 @@ class Worker:
             else:
                 batches.setdefault((r["tenant_id"], r["request_id"]), []).append(r)
         accepted: list[tuple[Row, Any]] = []
+        # Ambiguous creates are looked up first (the requestid replay cache may have expired).
+        lookups = [r for r in rows if r.get("lookup")]
+        if lookups:
+            found = await asyncio.gather(*(self._lookup(conn, r, accepted) for r in lookups))
+            settled = {r["claim_id"] for r, hit in zip(lookups, found, strict=True) if hit}
+            # The rest replay as sent: the key of a batch item is requestid + bId, so a batch
+            # replayed without some of its items is still answered item by item from the cache.
+            singles = [r for r in singles if r["claim_id"] not in settled]
+            batches = {
+                k: kept
+                for k, v in batches.items()
+                if (kept := [r for r in v if r["claim_id"] not in settled])
+            }
         jobs = [self._single(conn, r, accepted) for r in singles]
         jobs += [self._batch(conn, items, accepted) for items in batches.values()]
         # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
         await asyncio.gather(*jobs)
         # Every acceptance of the round is closed in ONE transaction (api.outbox__complete_many).
         await self._complete_many(conn, accepted)
+
+    async def _lookup(
+        self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
+    ) -> bool:
+        """True when the request is settled without a send: QuickBooks already holds the object
+        (-> accepted), or the lookup itself failed (-> recorded as a failure of the request)."""
+
+        async def call(token: str) -> Answer:
+            return await self.qbo.query(r["base_url"], r["realm_id"], token, r["lookup"])
+
+        answer = await self._with_auth(conn, r["tenant_id"], call)
+        if not answer.ok or not isinstance(answer.body, dict):
+            await self._fail(conn, r, answer)
+            return True
+        rows = (answer.body.get("QueryResponse") or {}).get(r["entity"]) or []
+        if not rows:
+            return False  # nothing was created: the replay (same requestid) goes out
+        if len(rows) > 1:
+            log.warning(
+                "document %s: %s objects match %r; the oldest is taken",
+                r["document_id"],
+                len(rows),
+                r["lookup"],
+            )
+        rows.sort(key=lambda x: int(x["Id"]) if str(x.get("Id", "")).isdigit() else 0)
+        self.stats.lookups_found += 1
+        accepted.append((r, rows[0]))
+        return True
 
     async def _token(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str | None:
         try:
