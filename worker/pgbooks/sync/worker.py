@@ -4,7 +4,9 @@
   is a decided request. Rows sharing a ``request_id`` with a ``bid`` form one batch request.
 * A pgqueuer consumer (entrypoint ``sync_outbox``) turns wake-up jobs into an in-process event so
   idle loops start at once; a short poll covers a missed notification.
-* A housekeeping loop heartbeats this worker's claims and runs the janitor (``api.outbox__reap``).
+* A housekeeping loop heartbeats this worker's claims. The janitor (``api.outbox__reap``) runs on
+  pgqueuer's scheduler (schedule ``sync_janitor``, one run per tick across all workers); without
+  pgqueuer (``use_pgqueuer=False``) the housekeeping loop runs it.
 * 401 -> one token refresh (under the realm's advisory lock) and one resend; 5010 on an update ->
   re-read, ``api.outbox__reapply`` decides, resend inside the same claim.
 """
@@ -56,6 +58,7 @@ class WorkerConfig:
     idle_poll: float = 0.5
     busy_poll: float = 0.02
     use_pgqueuer: bool = True
+    janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
 
 
 def _jsonb(value: Any) -> Jsonb:
@@ -104,6 +107,7 @@ class Worker:
         tasks.append(asyncio.create_task(self._housekeeping()))
         if self.cfg.use_pgqueuer:
             tasks.append(asyncio.create_task(self._pgqueuer()))
+            tasks.append(asyncio.create_task(self._scheduler()))
         try:
             while not self.stop.is_set():
                 if until_idle and all(t.done() for t in tasks[: self.cfg.loops]):
@@ -164,6 +168,59 @@ class Worker:
             if not self.stop.is_set():
                 await asyncio.sleep(0.5)
 
+    async def _reap(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
+        row = await cur.fetchone()
+        if row and row[0]:
+            log.warning("janitor released %s stale claim(s)", row[0])
+            self.wake.set()
+
+    def _janitor_job(self, conn: psycopg.AsyncConnection[Any]) -> Any:
+        from pgqueuer.models import Schedule
+
+        async def sync_janitor(schedule: Schedule) -> None:
+            await self._reap(conn)
+
+        return sync_janitor
+
+    async def _scheduler(self) -> None:
+        """The janitor on pgqueuer's scheduler: one run per tick across ALL workers (the schedule
+        row is taken by one of them), every ``janitor_every`` seconds (6-field cron)."""
+        from pgqueuer import SchedulerManager
+        from pgqueuer.db import PsycopgDriver
+        from pgqueuer.queries import Queries
+
+        while not self.stop.is_set():
+            try:
+                sm_conn = await psycopg.AsyncConnection.connect(
+                    self.db_url, autocommit=True, options="-c search_path=pgq"
+                )
+                conn = await self._connect()
+            except psycopg.OperationalError:
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                sm = SchedulerManager(Queries(PsycopgDriver(sm_conn)))
+
+                sm.schedule("sync_janitor", f"* * * * * */{self.cfg.janitor_every}")(
+                    self._janitor_job(conn)
+                )
+
+                runner = asyncio.create_task(sm.run())
+                stopper = asyncio.create_task(self.stop.wait())
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                sm.shutdown.set()
+                stopper.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(runner, 5)
+            except Exception as exc:  # the janitor must never take the worker down
+                log.warning("janitor scheduler: %s; restarting", exc)
+            finally:
+                await conn.close()
+                await sm_conn.close()
+            if not self.stop.is_set():
+                await asyncio.sleep(0.5)
+
     async def _housekeeping(self) -> None:
         conn: psycopg.AsyncConnection[Any] | None = None
         while not self.stop.is_set():
@@ -173,11 +230,8 @@ class Worker:
                 await conn.execute(
                     "SELECT api.outbox__heartbeat(%s, %s)", (self.name, list(self.active))
                 )
-                cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
-                row = await cur.fetchone()
-                if row and row[0]:
-                    log.warning("janitor released %s stale claim(s)", row[0])
-                    self.wake.set()
+                if not self.cfg.use_pgqueuer:
+                    await self._reap(conn)  # no scheduler: every worker reaps on its own
             except psycopg.Error as exc:
                 log.warning("housekeeping: %s", exc)
                 if conn is not None:
