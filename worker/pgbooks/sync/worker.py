@@ -46,6 +46,7 @@ class WorkerStats:
     stale_retries: int = 0
     refreshes: int = 0
     lookups_found: int = 0
+    seconds: float = 0.0  # from the start of run() until the claim loops were done (or stopped)
     by_class: dict[str, int] = field(default_factory=dict)
 
 
@@ -100,7 +101,8 @@ class Worker:
         tokens = self._tokens or TokenStore(self.db_url, http)
         self.qbo = QboClient(http)
         self.tokens = tokens
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         tasks = [
             asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
         ]
@@ -116,6 +118,7 @@ class Worker:
                     break
                 await asyncio.sleep(0.02)
         finally:
+            self.stats.seconds = round(time.monotonic() - started, 3)
             self.stop.set()
             self.wake.set()
             for t in tasks:
