@@ -265,7 +265,8 @@ RETURNS TABLE (
     bid text,
     body jsonb,
     ambiguous boolean,
-    lookup text
+    lookup text,
+    send_delay numeric
 )
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -279,6 +280,9 @@ DECLARE
     v_fresh sync.outbox [];
     v_pending sync.outbox [];
     v_requests integer;
+    v_rate numeric;
+    v_tokens_before numeric;
+    v_batch boolean;
     v_in_flight integer;
     v_taken integer := 0;
     v_taken_before integer;
@@ -311,13 +315,20 @@ BEGIN
             v_bucket.tokens + extract(EPOCH FROM v_now - v_bucket.refilled_at)
             * (v_settings.per_minute - v_settings.per_second) / 60.0
         );
+        -- A refilled_at in the future encodes a reservation (negative tokens, see below).
         v_bucket.batch_tokens := least(
-            1, v_bucket.batch_tokens + extract(EPOCH FROM v_now - v_bucket.refilled_at)
+            1, v_bucket.batch_tokens + greatest(extract(EPOCH FROM v_now - v_bucket.refilled_at), 0)
             * v_settings.batch_per_minute / 60.0
         );
+        v_rate := greatest((v_settings.per_minute - v_settings.per_second) / 60.0, 0.001);
         SELECT count(DISTINCT o.request_id) INTO v_in_flight
         FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
-        v_requests := least(floor(v_bucket.tokens)::integer, v_settings.max_in_flight - v_in_flight);
+        -- Reservations: up to half a second of future tokens is handed out now, each request with
+        -- the delay after which the bucket holds its token (send_delay). A busy realm is then
+        -- visited twice a second instead of once per token, at the same sending rate.
+        v_requests := least(
+            floor(v_bucket.tokens + v_rate * 0.5)::integer, v_settings.max_in_flight - v_in_flight
+        );
         v_fresh := '{}';
         v_pending := '{}';
         v_taken_before := v_taken;
@@ -355,6 +366,7 @@ BEGIN
             IF v_entry.request_bid IS NOT NULL THEN
                 v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
             END IF;
+            send_delay := round(greatest(1 - v_bucket.tokens, 0) / v_rate, 3);
             v_bucket.tokens := v_bucket.tokens - 1;
             v_taken := v_taken + 1;
             UPDATE sync.outbox AS o SET
@@ -434,6 +446,8 @@ BEGIN
             v_fresh := v_fresh[1:v_settings.batch_size];
             v_batch_id := logic.request__id(ARRAY(SELECT f.request_id FROM unnest(v_fresh) AS f));
             v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
+            v_tokens_before := v_bucket.tokens;
+            v_batch := true;
             v_bucket.tokens := v_bucket.tokens - 1;
             v_requests := v_requests - 1;
             FOR v_i IN 1 .. cardinality(v_fresh) LOOP
@@ -442,6 +456,8 @@ BEGIN
             END LOOP;
         ELSE
             v_fresh := v_fresh[1:greatest(v_requests, 0)];
+            v_tokens_before := v_bucket.tokens;
+            v_batch := false;
             v_bucket.tokens := v_bucket.tokens - cardinality(v_fresh);
             v_requests := v_requests - cardinality(v_fresh);
         END IF;
@@ -455,21 +471,26 @@ BEGIN
                 request_op = f.request_op, request_entity = f.request_entity,
                 request_version = f.request_version, request_body = f.request_body,
                 updated_at = now()
-            FROM unnest(v_fresh) AS f
+            FROM unnest(v_fresh) WITH ORDINALITY AS f
             WHERE o.tenant_id = f.tenant_id AND o.document_id = f.document_id
             RETURNING o.claim_id, o.tenant_id, o.document_id, o.request_version, o.request_entity,
-                o.request_op, o.request_id, o.request_bid, o.request_body
+                o.request_op, o.request_id, o.request_bid, o.request_body,
+                -- the n-th single request waits until the bucket holds its token; a batch is one
+                round(greatest(
+                    CASE WHEN v_batch THEN 1 ELSE f.ordinality END - v_tokens_before, 0
+                ) / v_rate, 3) AS send_delay
         )
         SELECT c.claim_id, c.tenant_id, c.document_id, c.request_version, v_tenant.realm_id::text,
             v_tenant.base_url::text, c.request_entity, c.request_op, c.request_id, c.request_bid,
-            c.request_body, false, NULL::text
+            c.request_body, false, NULL::text, c.send_delay
         FROM claimed AS c
         ORDER BY c.request_bid::integer NULLS LAST, c.document_id;
 
         UPDATE sync.rate_buckets AS b SET
+            -- Negative tokens (reservations) are stored as an empty bucket refilled in the future.
             tokens = greatest(v_bucket.tokens, 0),
             batch_tokens = greatest(v_bucket.batch_tokens, 0),
-            refilled_at = v_now,
+            refilled_at = v_now + make_interval(secs => greatest(-v_bucket.tokens, 0) / v_rate),
             last_served_at = CASE WHEN v_taken > v_taken_before THEN v_now ELSE b.last_served_at END
         WHERE b.tenant_id = v_tenant.tenant_id;
     END LOOP;
@@ -478,7 +499,7 @@ $$;
 
 COMMENT ON FUNCTION api.outbox__claim(text, integer) IS
 'Claims up to p_limit due outbox entries fairly across realms within their limits; returns decided requests '
-'(lookup: a query to run before replaying an ambiguous create).';
+'(lookup: a query to run before replaying an ambiguous create; send_delay: seconds to wait before sending).';
 
 REVOKE ALL ON FUNCTION api.outbox__claim(text, integer) FROM public;
 GRANT EXECUTE ON FUNCTION api.outbox__claim(text, integer) TO pgbooks_worker;

@@ -53,7 +53,8 @@ class WorkerStats:
 @dataclass
 class WorkerConfig:
     loops: int = 4
-    claim_limit: int = 30
+    claim_limit: int = 120
+    rounds: int = 4  # overlapping claim rounds per loop
     http_timeout: float = 20.0
     housekeeping_every: float = 2.0
     idle_poll: float = 0.5
@@ -267,38 +268,64 @@ class Worker:
                 await conn.close()
 
     async def _claim_rounds(self, conn: psycopg.AsyncConnection[Any], until_idle: bool) -> None:
-        while not self.stop.is_set():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
-            )
-            rows = await cur.fetchall()
-            if rows:
-                ids = {r["claim_id"] for r in rows}
-                self.active |= ids
-                try:
-                    await self._process(conn, rows)
-                finally:
-                    self.active -= ids
-                continue
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT * FROM api.outbox__backlog()")
-            backlog = await cur.fetchone() or {}
-            due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
-            next_due = backlog.get("next_due_at")
-            if until_idle and not due and not in_flight and next_due is None:
-                return
-            if due:
-                wait = self.cfg.busy_poll  # throttled or locked by another loop
-            elif next_due is not None:
-                wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
-            else:
-                wait = self.cfg.idle_poll
-            self.wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), wait)
+        # Rounds overlap: the loop claims again while earlier rounds wait for their tokens or
+        # their answers (at most ``rounds`` at a time); the realm limits are enforced in SQL.
+        rounds: set[asyncio.Task[None]] = set()
+        try:
+            while not self.stop.is_set():
+                for t in [t for t in rounds if t.done()]:
+                    rounds.discard(t)
+                    t.result()  # a lost connection surfaces here
+                if len(rounds) >= self.cfg.rounds:
+                    await asyncio.wait(rounds, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
+                )
+                rows = await cur.fetchall()
+                if rows:
+                    rounds.add(asyncio.create_task(self._round(conn, rows)))
+                    continue
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute("SELECT * FROM api.outbox__backlog()")
+                backlog = await cur.fetchone() or {}
+                due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
+                next_due = backlog.get("next_due_at")
+                if until_idle and not due and not in_flight and next_due is None and not rounds:
+                    return
+                if due:
+                    wait = self.cfg.busy_poll  # throttled or locked by another loop
+                elif next_due is not None:
+                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
+                else:
+                    wait = self.cfg.idle_poll
+                self.wake.clear()
+                waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.wake.wait())}
+                await asyncio.wait(
+                    waiters | rounds, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                for w in waiters:
+                    w.cancel()
+        finally:
+            for t in rounds:
+                t.cancel()
+            for t in rounds:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    async def _round(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
+        ids = {r["claim_id"] for r in rows}
+        self.active |= ids
+        try:
+            await self._process(conn, rows)
+        finally:
+            self.active -= ids
+            self.wake.set()  # an in-flight slot may be free again
 
     async def _process(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
+        now = time.monotonic()
+        rows = [{**r, "send_at": now + float(r.get("send_delay") or 0)} for r in rows]
         singles: list[Row] = []
         batches: dict[tuple[str, str], list[Row]] = {}
         for r in rows:
@@ -322,10 +349,30 @@ class Worker:
             }
         jobs = [self._single(conn, r, accepted) for r in singles]
         jobs += [self._batch(conn, items, accepted) for items in batches.values()]
-        # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
-        await asyncio.gather(*jobs)
-        # Every acceptance of the round is closed in ONE transaction (api.outbox__complete_many).
-        await self._complete_many(conn, accepted)
+        # Acceptances are closed together, one transaction per flush (api.outbox__complete_many),
+        # every 50 ms while the round's requests come back: a closed claim frees its realm's
+        # in-flight slot at once instead of at the end of the round.
+        done = asyncio.Event()
+
+        async def flusher() -> None:
+            while True:
+                finished = done.is_set()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(done.wait(), 0.05)
+                if accepted:
+                    batch = accepted[:]
+                    del accepted[: len(batch)]
+                    await self._complete_many(conn, batch)
+                if finished:
+                    return
+
+        flush = asyncio.create_task(flusher())
+        try:
+            # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
+            await asyncio.gather(*jobs)
+        finally:
+            done.set()
+            await flush
 
     async def _lookup(
         self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
@@ -379,9 +426,17 @@ class Worker:
             self.stats.requests += 1
         return answer
 
+    @staticmethod
+    async def _turn(r: Row) -> None:
+        """Wait for the request's token (api.outbox__claim reserves up to 1 s ahead)."""
+        delay = float(r.get("send_at", 0.0)) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def _single(
         self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
     ) -> None:
+        await self._turn(r)
         entity, op = r["entity"], r["operation"]
         request_id, body = r["request_id"], r["body"]
         for _ in range(5):
@@ -433,6 +488,7 @@ class Worker:
         self, conn: psycopg.AsyncConnection[Any], items: list[Row], accepted: list[tuple[Row, Any]]
     ) -> None:
         first = items[0]
+        await self._turn(first)
         ops = [(r["bid"], r["entity"], r["operation"], r["body"]) for r in items]
 
         async def call(token: str) -> Answer:
