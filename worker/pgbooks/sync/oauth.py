@@ -213,6 +213,9 @@ class TokenStore:
         self.cipher = cipher or TokenCipher()
         self.client = client or OAuthClient.from_env()
         self._cache: dict[str, _Cached] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._conn_lock = asyncio.Lock()
         self.refreshes = 0
 
     @staticmethod
@@ -223,6 +226,25 @@ class TokenStore:
         cached = self._cache.get(tenant_id)
         if cached and self._fresh(cached.expires_at):
             return cached.token
+        # Single flight per tenant: the requests of a round that all miss the cache at once
+        # wait for one lookup instead of queueing one query each on the loop's connection.
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            cached = self._cache.get(tenant_id)
+            if cached and self._fresh(cached.expires_at):
+                return cached.token
+            # On the store's own connection: the caller's is busy with claims and completions.
+            async with self._conn_lock:
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._conn = await psycopg.AsyncConnection.connect(self.db_url, autocommit=True)
+                return await self._load(self._conn, tenant_id)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _load(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute("SELECT * FROM api.connection__get(%s)", (tenant_id,))
         row = await cur.fetchone()

@@ -96,7 +96,7 @@ class Worker:
     async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
         """Run until :attr:`stop` is set, or (``until_idle``) until nothing is pending or in
         flight, or ``timeout`` seconds passed."""
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=128)
         own_http = self._http is None
         http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
         tokens = self._tokens or TokenStore(self.db_url, http)
@@ -127,6 +127,8 @@ class Worker:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            if self._tokens is None:
+                await tokens.close()
             if own_http:
                 await http.aclose()
         self.stats.refreshes = tokens.refreshes
