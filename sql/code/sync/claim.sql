@@ -118,7 +118,7 @@ $$;
 COMMENT ON FUNCTION logic.outbox__prepare(sync.outbox, text) IS
 'Decides the request for a fresh outbox entry (operation, payload, requestid); request_id NULL = nothing to send.';
 
-CREATE FUNCTION logic.outbox__prepare_many(p_entries sync.outbox [], p_realm_id text)
+CREATE FUNCTION logic.outbox__prepare_many(p_entries sync.outbox[], p_realm_id text)
 RETURNS SETOF sync.outbox
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -222,7 +222,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION logic.outbox__prepare_many(sync.outbox [], text) IS
+COMMENT ON FUNCTION logic.outbox__prepare_many(sync.outbox[], text) IS
 'Set-based logic.outbox__prepare for ordinary entries; PB615 when one needs the row-by-row path.';
 
 CREATE FUNCTION logic.outbox__lookup(p_entity text, p_body jsonb)

@@ -89,7 +89,7 @@ COMMENT ON FUNCTION logic.outbox__claimed(uuid) IS
 'The outbox entry held by a claim, locked (PB611 when the claim is not held any more).';
 
 CREATE FUNCTION api.outbox__complete_many(
-    p_claim_ids uuid [],
+    p_claim_ids uuid[],
     p_entities jsonb,
     p_worker text DEFAULT NULL
 )
@@ -249,7 +249,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION api.outbox__complete_many(uuid [], jsonb, text) IS
+COMMENT ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) IS
 'Records QuickBooks'' acceptance of many claimed requests in one transaction (remote id + SyncToken, '
 'read-back check, entry closed); returns per claim done, pending (newer version waiting) or lost.';
 
@@ -273,7 +273,7 @@ $$;
 COMMENT ON FUNCTION api.outbox__complete(uuid, jsonb, text) IS
 'Records QuickBooks'' acceptance of one claimed request (see api.outbox__complete_many); PB611 when not held.';
 
-REVOKE ALL ON FUNCTION api.outbox__complete_many(uuid [], jsonb, text) FROM public;
-GRANT EXECUTE ON FUNCTION api.outbox__complete_many(uuid [], jsonb, text) TO pgbooks_worker;
+REVOKE ALL ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) FROM public;
+GRANT EXECUTE ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) TO pgbooks_worker;
 REVOKE ALL ON FUNCTION api.outbox__complete(uuid, jsonb, text) FROM public;
 GRANT EXECUTE ON FUNCTION api.outbox__complete(uuid, jsonb, text) TO pgbooks_worker;

@@ -96,7 +96,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION api.connection__refresh_begin(text) IS
-'Takes the per-realm refresh lock (session-level, released by api.connection__refresh_end) and returns the connection row.';
+'Takes the per-realm refresh lock (session-level, released by api.connection__refresh_end); '
+'returns the connection row.';
 
 CREATE FUNCTION api.connection__refresh_end(p_tenant_id text)
 RETURNS boolean
