@@ -85,10 +85,13 @@ def _restart_postgres(conn_url: str) -> None:
         row = c.execute("SHOW data_directory").fetchone()
     assert row is not None
     pg_ctl = str(devdb._pg_bindir() / "pg_ctl")
+    # Output to /dev/null, not a pipe: the restarted server inherits it and would keep a pipe
+    # open forever (subprocess.run would wait for its end).
     subprocess.run(
         devdb._as_postgres([pg_ctl, "-D", str(row[0]), "-m", "immediate", "-w", "restart"]),
         check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
