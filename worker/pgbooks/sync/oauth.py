@@ -207,8 +207,12 @@ class TokenStore:
         http: httpx.AsyncClient,
         cipher: TokenCipher | None = None,
         client: OAuthClient | None = None,
+        own_connection: bool = False,
     ) -> None:
+        """``own_connection``: load tokens on a connection of the store's own (call
+        :meth:`close`) rather than on the caller's."""
         self.db_url = db_url
+        self.own_connection = own_connection
         self.http = http
         self.cipher = cipher or TokenCipher()
         self.client = client or OAuthClient.from_env()
@@ -233,6 +237,8 @@ class TokenStore:
             cached = self._cache.get(tenant_id)
             if cached and self._fresh(cached.expires_at):
                 return cached.token
+            if not self.own_connection:
+                return await self._load(conn, tenant_id)
             # On the store's own connection: the caller's is busy with claims and completions.
             async with self._conn_lock:
                 if self._conn is None or self._conn.closed or self._conn.broken:

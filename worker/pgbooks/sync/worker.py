@@ -99,7 +99,7 @@ class Worker:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=128)
         own_http = self._http is None
         http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
-        tokens = self._tokens or TokenStore(self.db_url, http)
+        tokens = self._tokens or TokenStore(self.db_url, http, own_connection=True)
         self.qbo = QboClient(http)
         self.tokens = tokens
         started = time.monotonic()
