@@ -4,6 +4,7 @@ committed ``.out`` (regenerate with ``PGBOOKS_UPDATE_EXAMPLES=1``)."""
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -53,3 +54,20 @@ def test_examples_print_their_committed_output(db: psycopg.Connection) -> None:
             golden.write_text(got)
         assert golden.exists(), f"{golden.name} missing: run with PGBOOKS_UPDATE_EXAMPLES=1"
         assert got == golden.read_text(), f"{path.name} output changed"
+
+
+def test_seeded_scenario_reconciles_to_zero_unexplained_cents_and_the_example_shows_it(
+    db: psycopg.Connection,
+) -> None:
+    seed(db)
+    row = db.execute(
+        "SELECT count(*), sum(total_difference), sum(explained),"
+        " sum(abs(total_difference - explained)) FROM analytics.rpt_payout_variance_check"
+        " WHERE tenant_id = 'demo'"
+    ).fetchone()
+    assert row is not None and row[0] == 6 and row[1] == row[2] != 0 and row[3] == 0
+    out = (EXAMPLES / "recon_variance.out").read_text().splitlines()
+    header = next(i for i, ln in enumerate(out) if ln.startswith("payouts | total_difference"))
+    cells = [c.strip() for c in out[header + 2].split("|")]
+    assert cells[0] == "6"
+    assert Decimal(cells[1]) == Decimal(cells[2]) == row[1] and Decimal(cells[3]) == 0

@@ -49,9 +49,9 @@ INSERT INTO orders.balance_transactions (
 ('demo', 'shop', 'bt_5', '1004', 'charge', 'tr_4', 50.00, 2.00, 48.00, 'USD'),
 ('demo', 'shop', 'bt_6', '1004', 'dispute', 'dp_1', -15.00, 0, -15.00, 'USD');
 
-INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, amount, currency) VALUES
-('demo', 'shop', 'r_1', 12.00, 'USD'),
-('demo', 'shop', 'r_2', 9.99, 'USD');
+INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, amount, currency, processed_at) VALUES
+('demo', 'shop', 'r_1', 12.00, 'USD', '2024-03-03 09:00+00'),
+('demo', 'shop', 'r_2', 9.99, 'USD', '2024-03-07 09:00+00');
 
 -- Orders: one ordinary sale, one test order, one whose lines do not add up to its stated total.
 WITH o AS (
@@ -131,3 +131,33 @@ SELECT api.bank_statement__import('demo', jsonb_build_object(
 ));
 
 SELECT api.bank__match('demo', 5);
+
+-- What the worker writes once QuickBooks answered: order o1's sales document was acknowledged.
+INSERT INTO sync.remote_objects (
+    tenant_id, document_id, realm_id, entity, remote_id, sync_token, synced_version, snapshot
+)
+SELECT
+    d.tenant_id,
+    d.document_id,
+    '9130' AS realm_id,
+    'SalesReceipt' AS entity,
+    '501' AS remote_id,
+    '0' AS sync_token,
+    d.version AS synced_version,
+    '{}'::jsonb AS snapshot
+FROM books.documents AS d
+WHERE d.tenant_id = 'demo' AND d.source_type = 'order' AND d.source_id = 'shop:o1';
+
+-- Two webhook deliveries for the shop on 2024-03-01: one applied, one quarantined (never became an order).
+INSERT INTO ingest.raw_events (
+    tenant_id, platform, channel_id, topic, dedupe_key, body, body_bytes, body_sha256,
+    signature_result, received_at, status, reason_code
+) VALUES
+(
+    'demo', 'shopify', 'shop', 'orders/create', 'd-1', '\x7b7d', 2, sha256('\x7b7d'), 'valid',
+    '2024-03-01 10:00:05+00', 'applied', NULL
+),
+(
+    'demo', 'shopify', 'shop', 'orders/create', 'd-2', '\x7b', 1, sha256('\x7b'), 'valid',
+    '2024-03-01 11:00:00+00', 'quarantined', 'INVALID_JSON'
+);

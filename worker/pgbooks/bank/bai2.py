@@ -1,11 +1,18 @@
 """BAI2 (BAI Version 2 cash management balance reporting) files.
 
-Library: ``bai2`` parses the record structure (01/02/03/16/49/88/98/99), joins continuation
-records and checks the control totals and record counts of every trailer. We map its model onto
-ours: transaction details (16) become lines, signed by their type code (credit/debit), with the
-amount's implied decimals taken from the currency's ISO 4217 minor units; summary type codes 010
-and 015 give the opening and closing ledger balances. Line numbers are recovered by counting the
-records the library consumes.
+Library: ``bai2`` parses the record structure (01/02/03/16/49/88/98/99) and checks the control
+totals and record counts of every trailer. Continuation (88) records of an account identifier
+(03) are joined by us as the BAI2 specification says (a field is never split across physical
+records, so a ``/`` that ends a record is a field boundary): bai2 0.15 guesses the boundary by
+counting commas and glues ``...,190/`` + ``88,500000`` into type code ``190500000`` (moov's
+sample2 was refused). Some banks end a complete group with a redundant comma before ``/``; for
+that case the library's own join is the second reading. A reading is accepted only when every
+control total and record count of the file checks, so neither reading can pass a wrong file.
+
+We map its model onto ours: transaction details (16) become lines, signed by their type code
+(credit/debit), with the amount's implied decimals taken from the currency's ISO 4217 minor
+units; summary type codes 010 and 015 give the opening and closing ledger balances. Line
+numbers are recovered by counting the records the library consumes.
 """
 
 from __future__ import annotations
@@ -15,9 +22,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from bai2.constants import GroupStatus, TypeCodeTransaction
+from bai2.constants import GroupStatus, RecordCode, TypeCodeTransaction
 from bai2.exceptions import IntegrityException, NotSupportedYetException, ParsingException
-from bai2.helpers import IteratorHelper, record_generator
+from bai2.helpers import IteratorHelper, RecordBuilderFactory
 from bai2.models import Record
 from bai2.parsers import Bai2FileParser
 
@@ -44,12 +51,49 @@ def _scale(amount: object, currency: str, what: str) -> Decimal:
     return Decimal(amount).scaleb(-_MINOR_UNITS.get(currency, 2))
 
 
+def _build_account_identifier_spec(rows: list[tuple[RecordCode, str]]) -> Record:
+    """03 + its 88 rows: each row's data ends at a field boundary (``/`` or end of row)."""
+    parts = [row[1][:-1] if row[1].endswith("/") else row[1] for row in rows]
+    return Record(code=rows[0][0], fields=",".join(parts).split(","), rows=rows)
+
+
+def _build_transaction_detail(rows: list[tuple[RecordCode, str]]) -> Record:
+    """16 + its 88 rows (library join); an omitted ``S`` availability amount defaults to 0.
+
+    BAI2 defaults omitted fields; bai2 0.15 calls ``int('')`` on ``16,115,500000,S,,200000,...``.
+    The availability split is not stored by us; the transaction amount is untouched.
+    """
+    rec: Record = RecordBuilderFactory[RecordCode.transaction_detail](rows)
+    if len(rec.fields) >= 6 and rec.fields[2] == "S":
+        rec.fields[3:6] = [f if f.strip() else "0" for f in rec.fields[3:6]]
+    return rec
+
+
+def _records(lines: list[str], *, spec_join: bool) -> Iterator[Record]:
+    """Physical rows -> logical records (an 88 row continues the record before it)."""
+    builders = dict(RecordBuilderFactory)
+    builders[RecordCode.transaction_detail] = _build_transaction_detail
+    if spec_join:
+        builders[RecordCode.account_identifier] = _build_account_identifier_spec
+    group: list[tuple[RecordCode, str]] = []
+    for line in lines:
+        row = (RecordCode(line[:2]), line[3:])
+        if row[0] == RecordCode.continuation and group:
+            group.append(row)
+            continue
+        if group:
+            yield builders[group[0][0]](group)
+        group = [row]
+    if group:
+        yield builders[group[0][0]](group)
+
+
 class _CountingHelper(IteratorHelper):
     """IteratorHelper that remembers which record (by index) is current."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], *, spec_join: bool = True) -> None:
         self.index = -1
-        self._generator = self._counted(record_generator(lines))
+        self._generator = self._counted(_records(lines, spec_join=spec_join))
         self.current_record: Record | None = None
         self.advance()
 
@@ -57,6 +101,19 @@ class _CountingHelper(IteratorHelper):
         for rec in gen:
             self.index += 1
             yield rec
+
+
+_PARSE_ERRORS = (
+    ParsingException,
+    IntegrityException,
+    NotSupportedYetException,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    StopIteration,
+)
 
 
 def parse_bai2(data: bytes, *, filename: str | None = None) -> list[Statement]:
@@ -76,30 +133,31 @@ def parse_bai2(data: bytes, *, filename: str | None = None) -> list[Statement]:
     lines = [ln for _, ln in numbered]
     if not lines:
         raise StatementParseError(FMT, "empty file", filename=filename)
-    helper: _CountingHelper | None = None
-    try:
-        helper = _CountingHelper(lines)
-        parsed = Bai2FileParser(helper, check_integrity=True).parse()
-    except (
-        ParsingException,
-        IntegrityException,
-        NotSupportedYetException,
-        ValueError,
-        KeyError,
-        IndexError,
-        TypeError,
-        AttributeError,
-        StopIteration,
-    ) as exc:
+    # two readings of 03 continuations (see the module docstring); the first that passes every
+    # control total wins, the error of the specification's reading is reported otherwise
+    first_error: tuple[Exception, _CountingHelper | None] | None = None
+    parsed = None
+    for spec_join in (True, False):
+        helper: _CountingHelper | None = None
+        try:
+            helper = _CountingHelper(lines, spec_join=spec_join)
+            parsed = Bai2FileParser(helper, check_integrity=True).parse()
+            break
+        except _PARSE_ERRORS as exc:
+            if first_error is None:
+                first_error = (exc, helper)
+    if parsed is None:
+        assert first_error is not None
+        err, helper = first_error
         err_line: int | None = None
         if helper is not None and 0 <= helper.index < len(record_lines):
             err_line = record_lines[helper.index]
         elif record_lines:
             err_line = record_lines[0]
-        msg = str(exc) or type(exc).__name__
-        if isinstance(exc, ValueError) and "RecordCode" in msg:
+        msg = str(err) or type(err).__name__
+        if isinstance(err, ValueError) and "RecordCode" in msg:
             msg = f"unknown record code ({msg})"
-        raise StatementParseError(FMT, msg, line=err_line, filename=filename) from exc
+        raise StatementParseError(FMT, msg, line=err_line, filename=filename) from err
 
     detail_lines = [no for no, ln in numbered if ln.startswith("16")]
     account_lines = [no for no, ln in numbered if ln.startswith("03")]

@@ -4,6 +4,13 @@ Library: ``mt-940`` (import name ``mt940``). ``mt940.parse_statements`` splits t
 ``:20:`` and parses each block's tags; we map its result onto our model and add what it does
 not check: an account (:25:) and currency in every block, a closing balance (:62F:/:62M:)
 whenever an opening balance is given (a file cut short loses it), and source line numbers.
+
+Some banks (ASN Bank) put the counterparty IBAN, up to 34 characters, in the :61: customer
+reference that SWIFT caps at 16 (``...D65,00NOVBNL47INGB9999999999``); mt-940's strict pattern
+refuses the line. Such a file is read a second time with the library's own :61: tag parser
+configured to accept a reference of up to 34 characters on the first line (the ``tags``
+argument of ``parse_statements``). The second reading is used only when the strict one fails,
+so a conforming file is read exactly as before.
 """
 
 from __future__ import annotations
@@ -30,6 +37,15 @@ _OPTIONS = mt940.Options(
     unbounded_details=True,
     applicant_iban=True,
 )
+
+
+class _LongReferenceStatement(mt940.tags.Statement):
+    """:61: with a customer reference of up to 34 characters (IBAN) on its first line."""
+
+    pattern = mt940.tags.Statement.pattern.replace("((?!//)[^\\n]){0,16}", "((?!//)[^\\n]){0,34}")
+
+
+_LONG_REFERENCE_TAGS: dict[int | str, mt940.tags.Tag] = {61: _LongReferenceStatement()}
 _TAG_RE = re.compile(r"^\s*:(?P<tag>\d{2}[A-Z]?|NS):", re.MULTILINE)
 # mt940 logs each pattern it fails to match at ERROR level; without a handler Python's
 # last-resort handler would print them to stderr. We raise StatementParseError instead.
@@ -97,7 +113,13 @@ def parse_mt940(data: bytes, *, filename: str | None = None) -> list[Statement]:
             FMT, "no :20: statement reference tag found", line=1, filename=filename
         )
     try:
-        blocks = mt940.parse_statements(text, options=_OPTIONS)
+        try:
+            blocks = mt940.parse_statements(text, options=_OPTIONS)
+        except RuntimeError as strict_exc:
+            try:
+                blocks = mt940.parse_statements(text, options=_OPTIONS, tags=_LONG_REFERENCE_TAGS)
+            except RuntimeError:
+                raise strict_exc from None
     except RuntimeError as exc:
         value = exc.args[2] if len(exc.args) > 2 and isinstance(exc.args[2], str) else ""
         tag = getattr(exc.args[1], "id", "?") if len(exc.args) > 1 else "?"

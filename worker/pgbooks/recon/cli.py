@@ -1,4 +1,4 @@
-"""``pgbooks bank import``, ``pgbooks recon match|unmatched``, ``pgbooks exceptions ...``.
+"""``pgbooks bank import``, ``pgbooks recon match|unmatched|refresh``, ``pgbooks exceptions ...``.
 
 Thin shells over ``api.*`` SQL functions: parse arguments, call one function, print the result.
 The tenant comes from ``--tenant`` or ``PGBOOKS_TENANT``; the actor from ``--actor``,
@@ -154,6 +154,22 @@ def unmatched_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> 
     emit({"unmatched": rows}, as_json=as_json, human=human or "nothing unmatched")
     if rows:
         raise typer.Exit(exitcodes.ATTENTION)
+
+
+@recon_app.command("refresh")
+def refresh_cmd(
+    tenant: str | None = TENANT_OPT,
+    all_days: bool = typer.Option(
+        False, "--all", help="Recompute every day (after a bulk load with triggers disabled)."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Fold the days changed since the last refresh into the reconciliation rollup."""
+    t = _tenant(tenant)
+    with _connect() as conn:
+        row = conn.execute("SELECT api.recon_rollup__refresh(%s, %s)", (t, all_days)).fetchone()
+    assert row is not None
+    emit({"days": row[0]}, as_json=as_json, human=f"{row[0]} day(s) recomputed")
 
 
 @exceptions_app.command("list")
