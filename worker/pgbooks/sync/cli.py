@@ -90,6 +90,8 @@ def worker_cmd(
     from pgbooks.sync.worker import Worker, WorkerConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One line per HTTP request is noise at hundreds of requests/s (and costs CPU).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     url = load_settings().database_url
     check_database(url)  # unreachable at start: exit 4 (pgbooks.cli.main); retried once running
     worker = Worker(url, name, WorkerConfig(loops=loops))
