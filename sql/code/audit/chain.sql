@@ -105,7 +105,7 @@ BEGIN
             PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
             SELECT e.seq, e.hash INTO v_seq, v_hash
             FROM audit.events AS e
-            WHERE e.tenant_id = v_tenant
+            WHERE e.tenant_id = v_tenant COLLATE "default"
             ORDER BY e.seq DESC
             LIMIT 1;
             IF NOT FOUND THEN
