@@ -148,8 +148,38 @@ def test_verify_range(books: psycopg.Connection) -> None:
 def test_tables_added_later_are_audited_on_reload(books: psycopg.Connection) -> None:
     cov = dict(books.execute("SELECT table_name, audited FROM close.audit__coverage()").fetchall())
     assert cov["books.documents"] is True and cov["sync.exceptions"] is True
+    # the canonical event stream is derived from audited orders rows: not audited twice
+    assert cov["orders.events"] is False and cov["orders.orders"] is True
     trig = books.execute(
         "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'books.documents'::regclass "
         "AND tgname LIKE 'tg_documents__audit_%'"
     ).fetchone()
     assert trig == (3,)
+
+
+HOSTILE = [
+    'plain',
+    'quote " backslash \\ slash /',
+    "control \x01\x08\x0c\n\r\t\x1f end",
+    "unicode é ✓ 𝄞 \u2028",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_canonical_encoding_is_the_jsonb_array_text(books: psycopg.Connection, text: str) -> None:
+    """audit__canonical writes the v1 bytes directly; they must equal the jsonb array's text."""
+    row = books.execute(
+        "SELECT logic.audit__canonical(%(t)s::text, 7, '2026-01-02 03:04:05.678901+00', 42, %(t)s::text, NULL,"
+        " 'DATA_CHANGE', %(t)s::text, 'UPDATE', jsonb_build_object('k', %(t)s::text),"
+        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL, 'a', jsonb_build_array(%(t)s::text, true)), NULL),"
+        " jsonb_build_array(1, %(t)s::text, 7::bigint,"
+        " (extract(EPOCH FROM '2026-01-02 03:04:05.678901+00'::timestamptz) * 1000000)::bigint,"
+        " 42::bigint, %(t)s::text, NULL::text, 'DATA_CHANGE'::text, %(t)s::text, 'UPDATE'::text,"
+        " jsonb_build_object('k', %(t)s::text),"
+        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL, 'a', jsonb_build_array(%(t)s::text, true)),"
+        " NULL::jsonb)::text",
+        {"t": text},
+    ).fetchone()
+    assert row is not None
+    assert row[0] == row[1]
