@@ -158,7 +158,7 @@ def test_tables_added_later_are_audited_on_reload(books: psycopg.Connection) -> 
 
 
 HOSTILE = [
-    'plain',
+    "plain",
     'quote " backslash \\ slash /',
     "control \x01\x08\x0c\n\r\t\x1f end",
     "unicode é ✓ 𝄞 \u2028",
@@ -170,15 +170,16 @@ HOSTILE = [
 def test_canonical_encoding_is_the_jsonb_array_text(books: psycopg.Connection, text: str) -> None:
     """audit__canonical writes the v1 bytes directly; they must equal the jsonb array's text."""
     row = books.execute(
-        "SELECT logic.audit__canonical(%(t)s::text, 7, '2026-01-02 03:04:05.678901+00', 42, %(t)s::text, NULL,"
-        " 'DATA_CHANGE', %(t)s::text, 'UPDATE', jsonb_build_object('k', %(t)s::text),"
-        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL, 'a', jsonb_build_array(%(t)s::text, true)), NULL),"
-        " jsonb_build_array(1, %(t)s::text, 7::bigint,"
-        " (extract(EPOCH FROM '2026-01-02 03:04:05.678901+00'::timestamptz) * 1000000)::bigint,"
-        " 42::bigint, %(t)s::text, NULL::text, 'DATA_CHANGE'::text, %(t)s::text, 'UPDATE'::text,"
-        " jsonb_build_object('k', %(t)s::text),"
-        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL, 'a', jsonb_build_array(%(t)s::text, true)),"
-        " NULL::jsonb)::text",
+        "WITH v AS (SELECT %(t)s::text AS t, '2026-01-02 03:04:05.678901+00'::timestamptz AS ts,"
+        " jsonb_build_object('k', %(t)s::text) AS k,"
+        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL,"
+        " 'a', jsonb_build_array(%(t)s::text, true)) AS b)"
+        " SELECT logic.audit__canonical("
+        " t, 7, ts, 42, t, NULL, 'DATA_CHANGE', t, 'UPDATE', k, b, NULL),"
+        " jsonb_build_array(1, t, 7::bigint, (extract(EPOCH FROM ts) * 1000000)::bigint,"
+        " 42::bigint, t, NULL::text, 'DATA_CHANGE'::text, t, 'UPDATE'::text, k, b,"
+        " NULL::jsonb)::text"
+        " FROM v",
         {"t": text},
     ).fetchone()
     assert row is not None
