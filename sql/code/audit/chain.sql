@@ -213,6 +213,7 @@ SET datestyle = 'ISO, YMD'
 SET intervalstyle = 'postgres'
 SET extra_float_digits = '1'
 AS $$
+-- @plpgsql_check_options: oldtable = audit_old_rows, newtable = audit_new_rows
 DECLARE
     -- row_key = the snapshot minus its non-key members (one jsonb operator, no per-row call)
     v_nonkey text [] := ARRAY(
