@@ -202,7 +202,7 @@ def main(argv: list[str]) -> int:
                 ).fetchone()
                 exceptions = conn.execute(
                     "SELECT count(*) FROM sync.exceptions WHERE tenant_id = 'bench'"
-                    " AND status = 'open'"
+                    " AND status = 'open' AND source_id LIKE 'app:%%'"
                 ).fetchone()
                 backend = _backend_peak_kib(conn)
         finally:
