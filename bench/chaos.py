@@ -1,9 +1,11 @@
 # ruff: noqa: E501  (SQL text inside the script)
 """Chaos run (``make chaos``): many documents across several realms, every fault at once.
 
-Faults, all in one run: 5xx, lost responses after commit, 429 bursts, forced 5010 on updates,
-latency jitter, access-token expiry, a worker SIGKILLed mid-run, and a PostgreSQL restart (on a
-private throwaway cluster, never the shared server). Two worker processes drain the outbox.
+Faults, all in one run: 5xx, lost responses after commit, 429 bursts, updates of posted
+documents under forced 5010, unchanged documents delivered twice, latency jitter, access-token
+expiry, one realm's grant revoked (paused, then reconnected), a worker SIGKILLed mid-run, and a
+PostgreSQL restart (on a private throwaway cluster, never the shared server). Two worker
+processes race on the outbox.
 Prints duplicates, missing documents and cent differences (all must be 0) and the time to drain.
 Exit code 1 if any of the three is not 0.
 
@@ -41,6 +43,25 @@ FAULTS = {
 }
 
 
+# 1 % of the receipts already in QuickBooks get a new version with a new amount.
+UPDATES = """
+    UPDATE books.documents AS d SET version = d.version + 1, total_amount = d.total_amount + 1,
+        body = jsonb_set(d.body, '{Line,0,Amount}', to_jsonb(d.total_amount + 1)), updated_at = now()
+    FROM sync.remote_objects AS r
+    WHERE r.tenant_id = d.tenant_id AND r.document_id = d.document_id
+        AND d.doc_type = 'sales_receipt' AND d.document_id % 100 = 7
+"""
+# Another 1 % are delivered again unchanged (the same version armed twice).
+REDELIVER_DRAFT = (
+    "UPDATE books.documents SET status = 'draft'"
+    " WHERE doc_type = 'sales_receipt' AND document_id % 100 = 13"
+)
+REDELIVER_READY = (
+    "UPDATE books.documents SET status = 'ready'"
+    " WHERE doc_type = 'sales_receipt' AND document_id % 100 = 13"
+)
+
+
 def _free_port() -> int:
     import socket
 
@@ -64,10 +85,13 @@ def _restart_postgres(conn_url: str) -> None:
         row = c.execute("SHOW data_directory").fetchone()
     assert row is not None
     pg_ctl = str(devdb._pg_bindir() / "pg_ctl")
+    # Output to /dev/null, not a pipe: the restarted server inherits it and would keep a pipe
+    # open forever (subprocess.run would wait for its end).
     subprocess.run(
         devdb._as_postgres([pg_ctl, "-D", str(row[0]), "-m", "immediate", "-w", "restart"]),
         check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -166,6 +190,7 @@ def main() -> int:
                     }
                     for t in tenants
                 }
+            first = next(iter(tenants))
             t0 = time.monotonic()
             workers = [_worker(url, "chaos-a"), _worker(url, "chaos-b")]
             events: list[str] = []
@@ -190,22 +215,62 @@ def main() -> int:
                     for realm in tenants.values():
                         admin.patch(f"/admin/realms/{realm}/faults", json={"throttle_next": 5})
                         admin.post(f"/admin/realms/{realm}/expire-tokens")
-                    events.append(f"{time.monotonic() - t0:.1f}s 429 burst + token expiry")
+                    # The grant of one realm is revoked: it pauses (AUTH_EXPIRED) until reconnected.
+                    admin.post(f"/admin/realms/{tenants[first]}/revoke-tokens")
+                    events.append(
+                        f"{time.monotonic() - t0:.1f}s 429 burst + token expiry; {first} revoked"
+                    )
                     stage = 1
-                elif stage == 1 and done >= total * 0.35:
+                elif stage == 1 and done >= total * 0.3:
+                    # Updates of posted receipts under forced 5010 (re-read, re-apply), and
+                    # re-deliveries of unchanged documents (re-armed, same version: nothing sent).
+                    with psycopg.connect(url, autocommit=True) as c:
+                        for realm in tenants.values():
+                            admin.patch(f"/admin/realms/{realm}/faults", json={"stale_next": 5})
+                        bumped = c.execute(UPDATES).rowcount
+                        c.execute(REDELIVER_DRAFT)
+                        rearmed = c.execute(REDELIVER_READY).rowcount
+                    events.append(
+                        f"{time.monotonic() - t0:.1f}s {bumped} posted receipts updated (forced 5010),"
+                        f" {rearmed} unchanged documents re-delivered"
+                    )
+                    stage = 2
+                elif stage == 2 and done >= total * 0.35:
                     workers[0].send_signal(signal.SIGKILL)
                     workers[0].wait()
                     workers[0] = _worker(url, "chaos-a2")
-                    events.append(f"{time.monotonic() - t0:.1f}s worker SIGKILLed, replaced")
-                    stage = 2
-                elif stage == 2 and done >= total * 0.5:
+                    connect(
+                        url,
+                        first,
+                        api_base_url=base,
+                        discovery_url=f"{base}/.well-known/openid_configuration",
+                        realm_id=tenants[first],
+                        discover_defaults=False,
+                    )
+                    events.append(
+                        f"{time.monotonic() - t0:.1f}s worker SIGKILLed, replaced; {first} reconnected"
+                    )
+                    stage = 3
+                elif stage == 3 and done >= total * 0.5:
                     _restart_postgres(url)
                     events.append(f"{time.monotonic() - t0:.1f}s PostgreSQL restarted")
-                    stage = 3
+                    stage = 4
                 elif done + stopped >= total:
                     break
                 time.sleep(0.5)
             elapsed = time.monotonic() - t0
+            with psycopg.connect(url, autocommit=True) as c:
+                expected = {
+                    t: {
+                        r[0]: Decimal(r[1])
+                        for r in c.execute(
+                            "SELECT doc_number, total_amount FROM books.documents"
+                            " WHERE tenant_id = %s AND doc_type = 'sales_receipt'",
+                            (t,),
+                        )
+                    }
+                    for t in tenants
+                }
             dup = missing = 0
             cents = Decimal(0)
             for t, realm in tenants.items():

@@ -152,6 +152,16 @@ async def realm_expire(request: Request) -> Response:
     return _json({"ok": True})
 
 
+async def realm_forget_requestids(request: Request) -> Response:
+    """Drop the realm's requestid replay cache (Intuit keeps it for a limited time only)."""
+    realm = _realm_or_404(request)
+    if realm is None:
+        return _missing()
+    forgotten = len(realm.requestids)
+    realm.requestids.clear()
+    return _json({"forgotten": forgotten})
+
+
 def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
     for k, v in src.items():
         if isinstance(v, dict) and isinstance(dst.get(k), dict):
@@ -247,6 +257,7 @@ ROUTES = [
     Route("/admin/realms/{realm}/faults", realm_faults, methods=["GET", "PUT", "PATCH", "POST"]),
     Route("/admin/realms/{realm}/revoke-tokens", realm_revoke, methods=["POST"]),
     Route("/admin/realms/{realm}/expire-tokens", realm_expire, methods=["POST"]),
+    Route("/admin/realms/{realm}/forget-requestids", realm_forget_requestids, methods=["POST"]),
     Route("/admin/realms/{realm}/preferences", realm_preferences, methods=["GET", "PATCH"]),
     Route("/admin/throttle", throttle, methods=["GET", "PUT", "PATCH"]),
     Route("/admin/webhooks", webhooks, methods=["GET", "PUT"]),

@@ -107,6 +107,11 @@ class AdminClient:
     def expire_tokens(self, realm: str | None = None) -> None:
         self._ok(self.http.post(f"/admin/realms/{self._realm(realm)}/expire-tokens"))
 
+    def forget_requestids(self, realm: str | None = None) -> int:
+        """Expire the realm's requestid replay cache now; returns how many entries it held."""
+        r = self.http.post(f"/admin/realms/{self._realm(realm)}/forget-requestids")
+        return int(self._ok(r)["forgotten"])
+
     def preferences(
         self, patch: dict[str, Any] | None = None, realm: str | None = None
     ) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
 
 import httpx
 
@@ -91,3 +96,66 @@ def test_refresh_of_a_paused_realm_is_refused(books: Books) -> None:
         raise AssertionError("refresh of a paused realm must fail")
     except AuthLost as exc:
         assert "paused" in str(exc)
+
+
+def _refresh_again(books: Books, version: int) -> str:
+    async def go() -> str:
+        async with httpx.AsyncClient() as http:
+            return await TokenStore(books.db_url, http).refresh(books.tenant_id, version)
+
+    return asyncio.run(go())
+
+
+def test_rotated_refresh_token_survives_losing_the_database_connection(books: Books) -> None:
+    # The token endpoint has answered (the old refresh token is spent) and the refresher's
+    # database connection dies before anything is stored: the pair must still be stored.
+    killed: list[int] = []
+
+    async def probe(stage: str, conn: Any) -> None:
+        if stage == "answered":
+            pid = conn.info.backend_pid
+            books.db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            killed.append(pid)
+
+    async def go() -> str:
+        async with httpx.AsyncClient() as http:
+            store = TokenStore(books.db_url, http)
+            store.probe = probe
+            return await store.refresh(books.tenant_id, 1)
+
+    token = asyncio.run(go())
+    assert killed and token
+    row = books.db.execute("SELECT token_version, paused FROM sync.connections").fetchone()
+    assert row == (2, False)
+    assert _refresh_again(books, 2) != token  # the stored refresh token is the live one
+
+
+def test_worker_killed_right_after_a_refresh_does_not_lose_the_grant(books: Books) -> None:
+    # A process SIGKILLed between storing the rotated pair and using it: nothing is lost.
+    code = (
+        "import asyncio, os, signal, sys, httpx\n"
+        "from pgbooks.sync.oauth import TokenStore\n"
+        "async def probe(stage, conn):\n"
+        "    if stage == 'persisted':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "async def main():\n"
+        "    async with httpx.AsyncClient() as http:\n"
+        "        s = TokenStore(sys.argv[1], http)\n"
+        "        s.probe = probe\n"
+        "        await s.refresh(sys.argv[2], 1)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, books.db_url, books.tenant_id],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert books.db.execute("SELECT token_version FROM sync.connections").fetchone() == (2,)
+    books.customer("After Kill")
+    books.drain()
+    assert books.count("Customer", DisplayName="After Kill") == 1
+    assert _refresh_again(books, 2)  # the rotated refresh token was stored, not lost
+    assert books.db.execute("SELECT paused FROM sync.connections").fetchone() == (False,)

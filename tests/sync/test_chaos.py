@@ -86,3 +86,29 @@ def test_small_chaos_run_posts_every_document_exactly_once(
     assert (duplicates, missing, cents) == (0, 0, 0)
     open_exc = db.execute("SELECT count(*) FROM sync.exceptions WHERE status = 'open'").fetchone()
     assert open_exc == (0,)
+
+
+def test_janitor_runs_on_pgqueuers_scheduler_once_for_all_workers(books: Books) -> None:
+    books.customer("Orphan")
+    books.db.execute("UPDATE sync.outbox SET due_at = now()")
+    assert len(books.db.execute("SELECT * FROM api.outbox__claim('ghost', 5)").fetchall()) == 1
+    # The claiming worker died long ago (its heartbeat is old).
+    books.db.execute("UPDATE sync.outbox SET heartbeat_at = now() - interval '1 hour'")
+
+    async def both() -> None:
+        cfg = WorkerConfig(loops=1, use_pgqueuer=True, janitor_every=1)
+        await asyncio.gather(
+            Worker(books.db_url, "s1", cfg).run(until_idle=True, timeout=30),
+            Worker(books.db_url, "s2", cfg).run(until_idle=True, timeout=30),
+        )
+
+    asyncio.run(both())
+    assert books.count("Customer", DisplayName="Orphan") == 1
+    released = books.db.execute(
+        "SELECT worker FROM sync.attempts WHERE event = 'released'"
+    ).fetchall()
+    assert len(released) == 1 and released[0][0].startswith("janitor@s")
+    schedules = books.db.execute(
+        "SELECT count(*) FROM pgq.pgqueuer_schedules WHERE entrypoint = 'sync_janitor'"
+    ).fetchone()
+    assert schedules == (1,)

@@ -151,3 +151,47 @@ def test_batch_item_faults_are_handled_item_by_item(books: Books) -> None:
     assert books.count("Customer", DisplayName="Batch Three") == 1
     assert books.count("Customer", DisplayName="Batch Two") == 0
     assert [(e[0], e[2]) for e in books.exceptions()] == [("QBO_FAULT_2010", bad)]
+
+
+def test_ambiguous_create_is_looked_up_when_the_replay_cache_expired(books: Books) -> None:
+    cust = books.customer("Ghost O'Hara")
+    books.db.execute("UPDATE sync.outbox SET due_at = now()")
+    (claim_id, request_id, body) = books.db.execute(
+        "SELECT claim_id, request_id, body FROM api.outbox__claim('w', 5)"
+    ).fetchone()
+    # The request reaches QuickBooks and commits; our side only sees a timeout.
+    token = books.sb.admin.access_token(books.realm_id)
+    sent = httpx.post(
+        f"{books.sb.base_url}/v3/company/{books.realm_id}/customer",
+        params={"requestid": request_id},
+        json=body,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    assert sent.status_code == 200, sent.text
+    cls = books.db.execute(
+        "SELECT api.outbox__fail(%s, NULL, NULL, NULL, 'timeout', 'w')", (claim_id,)
+    ).fetchone()
+    assert cls == ("ambiguous",)
+    # Intuit's requestid cache is not forever: a replay now would create a second customer.
+    assert books.sb.admin.forget_requestids(books.realm_id) >= 1
+    stats = books.drain()
+    assert stats.lookups_found == 1
+    assert books.count("Customer", DisplayName="Ghost O'Hara") == 1
+    assert books.remote_id(cust) == sent.json()["Customer"]["Id"]
+    assert books.outbox(cust)["state"] == "done"
+    assert books.exceptions() == []
+
+
+def test_lookup_query_of_an_ambiguous_create(books: Books) -> None:
+    rows = books.db.execute(
+        """
+        SELECT logic.outbox__lookup('SalesReceipt', '{"DocNumber": "A''1\\\\"}'),
+               logic.outbox__lookup('Customer', '{"DisplayName": "Ann"}'),
+               logic.outbox__lookup('Deposit', '{"Line": []}')
+        """
+    ).fetchone()
+    assert rows == (
+        "select * from SalesReceipt where DocNumber = 'A\\'1\\\\'",
+        "select * from Customer where DisplayName = 'Ann'",
+        None,
+    )

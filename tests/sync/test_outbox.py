@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import psycopg
@@ -28,7 +29,8 @@ def test_burst_of_five_updates_in_a_second_sends_one_request(books: Books) -> No
     jobs = books.db.execute(
         "SELECT count(*) FROM pgq.pgqueuer WHERE entrypoint = 'sync_outbox'"
     ).fetchone()
-    assert jobs is not None and 1 <= jobs[0] <= 6  # wake-ups only, deduplicated per 100 ms slot
+    # wake-ups only, deduplicated per 100 ms slot: at most one per write (6) + connect's own
+    assert jobs is not None and 1 <= jobs[0] <= 7
     assert _claim(books.db_url, "early") == []  # still inside the debounce window
     stats = books.drain()
     assert stats.requests == 1
@@ -134,3 +136,22 @@ def test_heartbeat_renews_only_the_claims_a_worker_still_holds(books: Books) -> 
     lost = books.db.execute("SELECT api.outbox__heartbeat('w', %s)", ([],)).fetchone()
     kept = books.db.execute("SELECT api.outbox__heartbeat('w', %s)", ([row[0]],)).fetchone()
     assert (lost, kept) == ((0,), (1,))
+
+
+def test_claim_reserves_at_most_half_a_second_of_tokens_with_send_delays(books: Books) -> None:
+    books.db.execute("UPDATE sync.settings SET batch_per_minute = 0")  # 500/min, 10/s
+    for i in range(8):
+        books.customer(f"Reserved {i}")
+    books.db.execute("UPDATE sync.outbox SET due_at = now()")
+    books.db.execute("UPDATE sync.rate_buckets SET tokens = 0, refilled_at = clock_timestamp()")
+    rows = books.db.execute(
+        "SELECT send_delay FROM api.outbox__claim('w', 30) ORDER BY send_delay"
+    ).fetchall()
+    delays = [float(r[0]) for r in rows]
+    # rate (500 - 10) / 60 = 8.17 tokens/s: half a second holds 4 tokens, 0.122 s apart
+    # (the few ms between the UPDATE and the claim refill a little: 4 or 5 tokens)
+    assert len(delays) in (4, 5)
+    assert all(0.1 < b - a < 0.14 for a, b in itertools.pairwise(delays))
+    assert delays[0] < 0.13 and delays[-1] <= 0.5
+    # The bucket is reserved: an immediate second claim gets nothing.
+    assert _claim(books.db_url, "w2") == []

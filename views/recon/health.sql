@@ -60,7 +60,7 @@ WITH sources AS (
         'order' AS source_type,
         o.channel_id,
         o.channel_id || ':' || o.order_id AS source_id,
-        logic.order__recon_day(o.placed_at, o.recorded_at) AS day,
+        analytics.order__recon_day(o.placed_at, o.recorded_at) AS day,
         o.currency,
         o.stated_total AS amount,
         s.posting_mode = 'per_payout' AS summarized

@@ -31,8 +31,8 @@ SELECT
         ELSE 'reconciled'
     END AS recon_state,
     now() - coalesce(o.placed_at, o.recorded_at) AS age,
-    date_trunc('month', logic.order__recon_day(o.placed_at, o.recorded_at))::date AS period,
-    logic.order__recon_day(o.placed_at, o.recorded_at) AS day,
+    date_trunc('month', analytics.order__recon_day(o.placed_at, o.recorded_at))::date AS period,
+    analytics.order__recon_day(o.placed_at, o.recorded_at) AS day,
     (coalesce(o.placed_at, o.recorded_at) AT TIME ZONE 'UTC') AS placed_utc
 FROM orders.orders AS o
 LEFT JOIN books.tenant_settings AS s ON o.tenant_id = s.tenant_id
@@ -157,7 +157,7 @@ BEGIN
     WITH days AS (
         SELECT m.day FROM books.recon_dirty AS m WHERE m.tenant_id = p_tenant_id
         UNION
-        SELECT logic.order__recon_day(o.placed_at, o.recorded_at) AS day
+        SELECT analytics.order__recon_day(o.placed_at, o.recorded_at) AS day
         FROM orders.orders AS o
         WHERE p_all AND o.tenant_id = p_tenant_id
         UNION

@@ -8,16 +8,16 @@
 -- transition tables in static SQL) and run as the owner (SECURITY DEFINER): a writer such as
 -- pgbooks_app needs no right on books.recon_dirty.
 
-CREATE FUNCTION logic.order__recon_day(p_placed_at timestamptz, p_recorded_at timestamptz)
+CREATE FUNCTION analytics.order__recon_day(p_placed_at timestamptz, p_recorded_at timestamptz)
 RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (coalesce(p_placed_at, p_recorded_at) AT TIME ZONE 'UTC')::date;
 
-COMMENT ON FUNCTION logic.order__recon_day(timestamptz, timestamptz) IS
+COMMENT ON FUNCTION analytics.order__recon_day(timestamptz, timestamptz) IS
 'The reconciliation day of an order: the UTC day of placed_at, else recorded_at.';
 
 -- the analytics views call it with the reader's rights
-GRANT EXECUTE ON FUNCTION logic.order__recon_day(timestamptz, timestamptz) TO pgbooks_analyst, pgbooks_operator;
+GRANT EXECUTE ON FUNCTION analytics.order__recon_day(timestamptz, timestamptz) TO pgbooks_analyst, pgbooks_operator;
 
 CREATE FUNCTION logic.tg_orders__recon_dirty()
 RETURNS trigger
@@ -34,7 +34,7 @@ BEGIN
     END LOOP
         EXECUTE format(
             'INSERT INTO books.recon_dirty (tenant_id, day) '
-            'SELECT DISTINCT t.tenant_id, logic.order__recon_day(t.placed_at, t.recorded_at) FROM %I AS t',
+            'SELECT DISTINCT t.tenant_id, analytics.order__recon_day(t.placed_at, t.recorded_at) FROM %I AS t',
             v_table
         );
     END LOOP;
@@ -75,7 +75,7 @@ BEGIN
         ELSE format('SELECT * FROM %I UNION ALL SELECT * FROM %I', 'recon_new', 'recon_old')
     END;
     EXECUTE 'INSERT INTO books.recon_dirty (tenant_id, day) '
-        'SELECT DISTINCT o.tenant_id, logic.order__recon_day(o.placed_at, o.recorded_at) '
+        'SELECT DISTINCT o.tenant_id, analytics.order__recon_day(o.placed_at, o.recorded_at) '
         'FROM (' || v_sources || ') AS d '
         'INNER JOIN orders.channels AS c ON c.tenant_id = d.tenant_id '
         '    AND left(d.source_id, length(c.channel_id) + 1) = c.channel_id || '':'' '

@@ -88,94 +88,192 @@ $$;
 COMMENT ON FUNCTION logic.outbox__claimed(uuid) IS
 'The outbox entry held by a claim, locked (PB611 when the claim is not held any more).';
 
+CREATE FUNCTION api.outbox__complete_many(
+    p_claim_ids uuid[],
+    p_entities jsonb,
+    p_worker text DEFAULT NULL
+)
+RETURNS TABLE (claim_id uuid, state text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_entries sync.outbox [];
+    v_entities jsonb [];
+    v_row record;
+BEGIN
+    -- Set-based: one statement per table for the whole set (the audit triggers are per
+    -- statement, so a batch of 30 costs about what one entry cost). Claims that are not held any
+    -- more (released by the janitor, already closed) are reported as 'lost' and left alone: their
+    -- replay (same requestid) will find the object QuickBooks already holds.
+    IF jsonb_typeof(p_entities) IS DISTINCT FROM 'array'
+        OR cardinality(p_claim_ids) IS DISTINCT FROM jsonb_array_length(p_entities) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB614',
+            MESSAGE = format('p_entities must be a JSON array of one entity per claim (%s claim(s), got %s)',
+                cardinality(p_claim_ids), left(p_entities::text, 60));
+    END IF;
+    v_entities := ARRAY(
+        SELECT e.value FROM jsonb_array_elements(p_entities) WITH ORDINALITY AS e (value, n) ORDER BY e.n
+    );
+    SELECT x.claim_id INTO v_row FROM unnest(p_claim_ids, v_entities) AS x (claim_id, entity)
+    WHERE x.entity ->> 'Id' IS NULL LIMIT 1;
+    IF found THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PB612',
+            MESSAGE = format('claim %s: the QuickBooks answer has no Id; pass the entity object', v_row.claim_id);
+    END IF;
+
+    v_entries := ARRAY(
+        SELECT o FROM sync.outbox AS o
+        WHERE o.claim_id = ANY(p_claim_ids) AND o.state = 'claimed'
+        ORDER BY o.tenant_id, o.document_id
+        FOR UPDATE
+    );
+
+    -- Updates and creates as separate statements, each only when it has rows: an INSERT ... ON
+    -- CONFLICT DO UPDATE fires both statement-level audit triggers, an empty statement one.
+    IF EXISTS (
+        SELECT 1 FROM unnest(v_entries) AS e JOIN sync.remote_objects AS r
+            ON r.tenant_id = e.tenant_id AND r.document_id = e.document_id
+    ) THEN
+        UPDATE sync.remote_objects AS r SET
+            remote_id = x.entity ->> 'Id',
+            sync_token = coalesce(x.entity ->> 'SyncToken', r.sync_token),
+            remote_status = CASE e.request_op WHEN 'void' THEN 'voided' WHEN 'delete' THEN 'deleted' ELSE 'active' END,
+            synced_version = e.request_version,
+            snapshot = CASE WHEN e.request_op = 'delete' THEN r.snapshot ELSE x.entity END,
+            synced_at = now()
+        FROM unnest(v_entries) AS e
+        JOIN unnest(p_claim_ids, v_entities) AS x (claim_id, entity) ON x.claim_id = e.claim_id
+        WHERE r.tenant_id = e.tenant_id AND r.document_id = e.document_id;
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM unnest(v_entries) AS e WHERE NOT EXISTS (
+            SELECT 1 FROM sync.remote_objects AS r
+            WHERE r.tenant_id = e.tenant_id AND r.document_id = e.document_id
+        )
+    ) THEN
+        INSERT INTO sync.remote_objects (
+            tenant_id, document_id, realm_id, entity, remote_id, sync_token, remote_status,
+            synced_version, snapshot
+        )
+        SELECT e.tenant_id, e.document_id, c.realm_id, e.request_entity, x.entity ->> 'Id',
+            coalesce(x.entity ->> 'SyncToken', '0'),
+            CASE e.request_op WHEN 'void' THEN 'voided' WHEN 'delete' THEN 'deleted' ELSE 'active' END,
+            e.request_version, x.entity
+        FROM unnest(v_entries) AS e
+        JOIN unnest(p_claim_ids, v_entities) AS x (claim_id, entity) ON x.claim_id = e.claim_id
+        JOIN sync.connections AS c ON c.tenant_id = e.tenant_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM sync.remote_objects AS r
+            WHERE r.tenant_id = e.tenant_id AND r.document_id = e.document_id
+        )
+        ORDER BY e.tenant_id, e.document_id;
+    END IF;
+
+    -- Read-back verification, row by row only where QuickBooks stored something else (rare).
+    FOR v_row IN
+        SELECT e.tenant_id, e.document_id, e.request_entity, e.request_version, e.request_id,
+            x.entity ->> 'Id' AS remote_id, v.diff
+        FROM unnest(v_entries) AS e
+        JOIN unnest(p_claim_ids, v_entities) AS x (claim_id, entity) ON x.claim_id = e.claim_id
+        JOIN books.documents AS d ON d.tenant_id = e.tenant_id AND d.document_id = e.document_id
+        CROSS JOIN LATERAL (
+            SELECT logic.readback__diff(
+                e.request_body, x.entity,
+                CASE WHEN e.request_version = d.version THEN d.total_amount END
+            ) AS diff
+        ) AS v
+        WHERE e.request_op IN ('create', 'update') AND jsonb_array_length(v.diff) > 0
+    LOOP
+        PERFORM logic.exception__raise(
+            v_row.tenant_id, v_row.document_id, 'READBACK_DIFF', 'verification',
+            format('QuickBooks stored %s %s differently from what was sent (%s field(s) differ)',
+                v_row.request_entity, v_row.remote_id, jsonb_array_length(v_row.diff)),
+            jsonb_build_object('version', v_row.request_version, 'remote_id', v_row.remote_id),
+            NULL, v_row.diff
+        );
+        PERFORM logic.attempt__log(v_row.tenant_id, v_row.document_id, v_row.request_version,
+            'readback_diff', v_row.request_id, 200, p_worker, jsonb_build_object('diff', v_row.diff));
+    END LOOP;
+
+    -- A newer version arrived while the request was in flight: the entry goes back to pending.
+    UPDATE sync.outbox AS o SET
+        state = CASE WHEN o.version > o.request_version THEN 'pending' ELSE 'done' END,
+        due_at = CASE WHEN o.version > o.request_version THEN now() ELSE o.due_at END,
+        done_at = CASE WHEN o.version > o.request_version THEN NULL ELSE now() END,
+        attempts = 0, stale_retries = 0, ambiguous = false,
+        claim_id = NULL, claimed_by = NULL, claimed_at = NULL, heartbeat_at = NULL,
+        request_id = NULL, request_bid = NULL, request_op = NULL, request_entity = NULL,
+        request_version = NULL, request_body = NULL,
+        last_http_status = 200, last_error = NULL, updated_at = now()
+    FROM unnest(v_entries) AS e
+    WHERE o.tenant_id = e.tenant_id AND o.document_id = e.document_id;
+    PERFORM logic.wakeup__enqueue(t.tenant_id, now())
+    FROM (
+        SELECT DISTINCT e.tenant_id FROM unnest(v_entries) AS e WHERE e.version > e.request_version
+    ) AS t;
+
+    -- Transient trouble of these documents is over once QuickBooks accepted them (the statement
+    -- only runs when there is something to resolve: an audited statement is not free).
+    IF EXISTS (
+        SELECT 1 FROM sync.exceptions AS x JOIN unnest(v_entries) AS e
+            ON x.tenant_id = e.tenant_id AND x.document_id = e.document_id
+        WHERE x.status = 'open' AND x.category = 'transient'
+    ) THEN
+        UPDATE sync.exceptions AS x SET
+            status = 'resolved', resolved_at = now(), resolved_by = 'sync', resolution = 'delivered'
+        FROM unnest(v_entries) AS e
+        WHERE x.tenant_id = e.tenant_id AND x.document_id = e.document_id
+            AND x.status = 'open' AND x.category = 'transient';
+    END IF;
+
+    INSERT INTO sync.attempts (tenant_id, document_id, version, event, request_id, http_status, worker, detail)
+    SELECT e.tenant_id, e.document_id, e.request_version, 'accepted', e.request_id, 200, p_worker,
+        jsonb_build_object('remote_id', x.entity ->> 'Id', 'sync_token', x.entity ->> 'SyncToken',
+            'was_ambiguous', e.ambiguous)
+    FROM unnest(v_entries) AS e
+    JOIN unnest(p_claim_ids, v_entities) AS x (claim_id, entity) ON x.claim_id = e.claim_id
+    ORDER BY e.tenant_id, e.document_id;
+
+    RETURN QUERY
+    SELECT x.claim_id,
+        CASE
+            WHEN e.claim_id IS NULL THEN 'lost'
+            WHEN e.version > e.request_version THEN 'pending'
+            ELSE 'done'
+        END
+    FROM unnest(p_claim_ids) AS x (claim_id)
+    LEFT JOIN unnest(v_entries) AS e ON e.claim_id = x.claim_id;
+END;
+$$;
+
+COMMENT ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) IS
+'Records QuickBooks'' acceptance of many claimed requests in one transaction (remote id + SyncToken, '
+'read-back check, entry closed); returns per claim done, pending (newer version waiting) or lost.';
+
 CREATE FUNCTION api.outbox__complete(p_claim_id uuid, p_entity jsonb, p_worker text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_entry sync.outbox := logic.outbox__claimed(p_claim_id);
-    v_doc books.documents;
-    v_realm_id text;
-    v_diff jsonb := '[]';
     v_state text;
 BEGIN
-    SELECT d.* INTO v_doc FROM books.documents AS d
-    WHERE d.tenant_id = v_entry.tenant_id AND d.document_id = v_entry.document_id;
-    SELECT c.realm_id INTO v_realm_id FROM sync.connections AS c WHERE c.tenant_id = v_entry.tenant_id;
-    IF p_entity ->> 'Id' IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PB612',
-            MESSAGE = format('claim %s: the QuickBooks answer has no Id; pass the entity object', p_claim_id);
+    SELECT m.state INTO v_state
+    FROM api.outbox__complete_many(ARRAY[p_claim_id], jsonb_build_array(p_entity), p_worker) AS m;
+    IF v_state = 'lost' THEN
+        PERFORM logic.outbox__claimed(p_claim_id);  -- raises PB611 with the explanation
     END IF;
-
-    INSERT INTO sync.remote_objects AS r (
-        tenant_id, document_id, realm_id, entity, remote_id, sync_token, remote_status,
-        synced_version, snapshot
-    )
-    VALUES (
-        v_entry.tenant_id, v_entry.document_id, v_realm_id, v_entry.request_entity, p_entity ->> 'Id',
-        coalesce(p_entity ->> 'SyncToken', '0'),
-        CASE v_entry.request_op WHEN 'void' THEN 'voided' WHEN 'delete' THEN 'deleted' ELSE 'active' END,
-        v_entry.request_version, p_entity
-    )
-    ON CONFLICT (tenant_id, document_id) DO UPDATE SET
-        remote_id = excluded.remote_id,
-        sync_token = coalesce(p_entity ->> 'SyncToken', r.sync_token),
-        remote_status = excluded.remote_status,
-        synced_version = excluded.synced_version,
-        snapshot = CASE WHEN v_entry.request_op = 'delete' THEN r.snapshot ELSE excluded.snapshot END,
-        synced_at = now();
-
-    IF v_entry.request_op IN ('create', 'update') THEN
-        v_diff := logic.readback__diff(
-            v_entry.request_body, p_entity,
-            CASE WHEN v_entry.request_version = v_doc.version THEN v_doc.total_amount END
-        );
-        IF jsonb_array_length(v_diff) > 0 THEN
-            PERFORM logic.exception__raise(
-                v_entry.tenant_id, v_entry.document_id, 'READBACK_DIFF', 'verification',
-                format('QuickBooks stored %s %s differently from what was sent (%s field(s) differ)',
-                    v_entry.request_entity, p_entity ->> 'Id', jsonb_array_length(v_diff)),
-                jsonb_build_object('version', v_entry.request_version, 'remote_id', p_entity ->> 'Id'),
-                NULL, v_diff
-            );
-            PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
-                'readback_diff', v_entry.request_id, 200, p_worker, jsonb_build_object('diff', v_diff));
-        END IF;
-    END IF;
-
-    v_state := CASE WHEN v_entry.version > v_entry.request_version THEN 'pending' ELSE 'done' END;
-    UPDATE sync.outbox AS o SET
-        state = v_state,
-        due_at = CASE WHEN v_state = 'pending' THEN now() ELSE o.due_at END,
-        done_at = CASE WHEN v_state = 'done' THEN now() END,
-        attempts = 0, stale_retries = 0, ambiguous = false,
-        claim_id = NULL, claimed_by = NULL, claimed_at = NULL, heartbeat_at = NULL,
-        request_id = NULL, request_bid = NULL, request_op = NULL, request_entity = NULL,
-        request_version = NULL, request_body = NULL,
-        last_http_status = 200, last_error = NULL, updated_at = now()
-    WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id;
-    IF v_state = 'pending' THEN
-        PERFORM logic.wakeup__enqueue(v_entry.tenant_id, now());
-    END IF;
-
-    -- Transient trouble of this document is over once QuickBooks accepted it.
-    UPDATE sync.exceptions AS e SET
-        status = 'resolved', resolved_at = now(), resolved_by = 'sync', resolution = 'delivered'
-    WHERE e.tenant_id = v_entry.tenant_id AND e.document_id = v_entry.document_id
-        AND e.status = 'open' AND e.category = 'transient';
-
-    PERFORM logic.attempt__log(v_entry.tenant_id, v_entry.document_id, v_entry.request_version,
-        'accepted', v_entry.request_id, 200, p_worker,
-        jsonb_build_object('remote_id', p_entity ->> 'Id', 'sync_token', p_entity ->> 'SyncToken',
-            'was_ambiguous', v_entry.ambiguous));
     RETURN v_state;
 END;
 $$;
 
 COMMENT ON FUNCTION api.outbox__complete(uuid, jsonb, text) IS
-'Records QuickBooks'' acceptance of a claimed request (remote id + SyncToken), verifies it, closes the entry.';
+'Records QuickBooks'' acceptance of one claimed request (see api.outbox__complete_many); PB611 when not held.';
 
+REVOKE ALL ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) FROM public;
+GRANT EXECUTE ON FUNCTION api.outbox__complete_many(uuid[], jsonb, text) TO pgbooks_worker;
 REVOKE ALL ON FUNCTION api.outbox__complete(uuid, jsonb, text) FROM public;
 GRANT EXECUTE ON FUNCTION api.outbox__complete(uuid, jsonb, text) TO pgbooks_worker;

@@ -1,8 +1,9 @@
 -- QuickBooks connections and OAuth token custody. Tokens arrive encrypted (the key never reaches
 -- the database). Exactly one refresher per realm: api.connection__refresh_begin takes a
--- transaction-scoped advisory lock; the refresher calls the token endpoint while holding it and
--- stores the rotated pair with api.connection__store_tokens in the same transaction, so a rotated
--- refresh token is never lost to a race between workers.
+-- session-level advisory lock (no transaction stays open across the HTTP call); the refresher calls
+-- the token endpoint while holding it, stores the rotated pair at once with
+-- api.connection__store_tokens in its own short transaction (reconnecting if the database
+-- connection was lost meanwhile) BEFORE using it, then api.connection__refresh_end releases the lock.
 
 CREATE FUNCTION logic.connection__pause(p_tenant_id text, p_reason text)
 RETURNS void
@@ -86,15 +87,28 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- Held until the caller's transaction ends: exactly one refresher per realm at a time. A
-    -- waiting worker then sees the new token_version and uses the fresh token instead of refreshing.
-    PERFORM pg_advisory_xact_lock(hashtextextended('pgbooks.sync.refresh:' || p_tenant_id, 0));
+    -- Held by the session until api.connection__refresh_end (or the session ends): exactly one
+    -- refresher per realm at a time. A waiting worker then sees the new token_version and uses the
+    -- fresh token instead of refreshing.
+    PERFORM pg_advisory_lock(hashtextextended('pgbooks.sync.refresh:' || p_tenant_id, 0));
     RETURN QUERY SELECT c.* FROM sync.connections AS c WHERE c.tenant_id = p_tenant_id;
 END;
 $$;
 
 COMMENT ON FUNCTION api.connection__refresh_begin(text) IS
-'Takes the per-realm refresh lock (transaction-scoped) and returns the current connection row.';
+'Takes the per-realm refresh lock (session-level, released by api.connection__refresh_end); '
+'returns the connection row.';
+
+CREATE FUNCTION api.connection__refresh_end(p_tenant_id text)
+RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_advisory_unlock(hashtextextended('pgbooks.sync.refresh:' || p_tenant_id, 0))
+$$;
+
+COMMENT ON FUNCTION api.connection__refresh_end(text) IS
+'Releases the per-realm refresh lock taken by api.connection__refresh_begin in this session.';
 
 CREATE FUNCTION api.connection__store_tokens(
     p_tenant_id text,
@@ -124,7 +138,7 @@ BEGIN
             ERRCODE = 'PB621',
             MESSAGE = format('tenant %s: token_version is no longer %s; another refresher stored tokens',
                 p_tenant_id, p_expected_version),
-            HINT = 'Call api.connection__refresh_begin first and keep its transaction open.';
+            HINT = 'Call api.connection__refresh_begin first and keep its lock until the tokens are stored.';
     END IF;
     RETURN v_version;
 END;
@@ -173,6 +187,7 @@ REVOKE ALL ON FUNCTION api.connection__upsert(
 ) FROM public;
 REVOKE ALL ON FUNCTION api.connection__get(text) FROM public;
 REVOKE ALL ON FUNCTION api.connection__refresh_begin(text) FROM public;
+REVOKE ALL ON FUNCTION api.connection__refresh_end(text) FROM public;
 REVOKE ALL ON FUNCTION api.connection__store_tokens(
     text, integer, bytea, bytea, timestamptz, timestamptz, timestamptz
 ) FROM public;
@@ -183,6 +198,7 @@ GRANT EXECUTE ON FUNCTION api.connection__upsert(
 ) TO pgbooks_operator, pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.connection__get(text) TO pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.connection__refresh_begin(text) TO pgbooks_worker;
+GRANT EXECUTE ON FUNCTION api.connection__refresh_end(text) TO pgbooks_worker;
 GRANT EXECUTE ON FUNCTION api.connection__store_tokens(
     text, integer, bytea, bytea, timestamptz, timestamptz, timestamptz
 ) TO pgbooks_worker;

@@ -14,6 +14,11 @@ DECLARE
     v_remote_id text;
     v_index integer := 0;
 BEGIN
+    -- Fast path: a value whose text holds neither key has no placeholder (jsonb text is C-fast;
+    -- the walk below is not). A string that merely contains the word only costs the walk.
+    IF strpos(p_value::text, '"document_id"') = 0 AND strpos(p_value::text, '"TxnDocumentId"') = 0 THEN
+        RETURN p_value;
+    END IF;
     IF jsonb_typeof(p_value) = 'array' THEN
         v_out := '[]';
         FOR v_child IN SELECT a.value FROM jsonb_array_elements(p_value) AS a (value) LOOP

@@ -84,6 +84,8 @@ def worker_cmd(
     from pgbooks.sync.worker import Worker, WorkerConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One line per HTTP request is noise at hundreds of requests/s (and costs CPU).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     url = load_settings().database_url
     worker = Worker(url, name, WorkerConfig(loops=loops))
 

@@ -1,14 +1,21 @@
 """OAuth 2.0 for QuickBooks: the authorization-code flow (``pgbooks connect``) and token custody.
 
-Exactly one refresher per realm: :meth:`TokenStore.refresh` opens a transaction, takes the
-realm's advisory lock through ``api.connection__refresh_begin``, calls the token endpoint while
-holding it, and stores the rotated pair with ``api.connection__store_tokens`` before committing.
-A worker that waited on the lock sees a newer ``token_version`` and reuses that token instead of
-spending the (already rotated) refresh token. ``invalid_grant`` pauses the realm.
+Exactly one refresher per realm: :meth:`TokenStore.refresh` takes the realm's session-level
+advisory lock through ``api.connection__refresh_begin`` (no transaction stays open across the
+HTTP call), calls the token endpoint while holding it, and persists the rotated pair AT ONCE, in
+its own short transaction, before the new token is used; a database connection lost meanwhile
+(restart, failover) is replaced and the store retried, since a rotated refresh token that is not
+stored is gone for good. A worker that waited on the lock sees a newer ``token_version`` and
+reuses that token instead of spending the (already rotated) refresh token. ``invalid_grant``
+pauses the realm, unless another refresher stored newer tokens meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -21,6 +28,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from pgbooks.sync.crypto import TokenCipher
+
+log = logging.getLogger("pgbooks.sync.oauth")
 
 SCOPE = "com.intuit.quickbooks.accounting"
 DEFAULT_CLIENT_ID = "sandbox-client-id"
@@ -198,12 +207,19 @@ class TokenStore:
         http: httpx.AsyncClient,
         cipher: TokenCipher | None = None,
         client: OAuthClient | None = None,
+        own_connection: bool = False,
     ) -> None:
+        """``own_connection``: load tokens on a connection of the store's own (call
+        :meth:`close`) rather than on the caller's."""
         self.db_url = db_url
+        self.own_connection = own_connection
         self.http = http
         self.cipher = cipher or TokenCipher()
         self.client = client or OAuthClient.from_env()
         self._cache: dict[str, _Cached] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._conn_lock = asyncio.Lock()
         self.refreshes = 0
 
     @staticmethod
@@ -214,6 +230,27 @@ class TokenStore:
         cached = self._cache.get(tenant_id)
         if cached and self._fresh(cached.expires_at):
             return cached.token
+        # Single flight per tenant: the requests of a round that all miss the cache at once
+        # wait for one lookup instead of queueing one query each on the loop's connection.
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            cached = self._cache.get(tenant_id)
+            if cached and self._fresh(cached.expires_at):
+                return cached.token
+            if not self.own_connection:
+                return await self._load(conn, tenant_id)
+            # On the store's own connection: the caller's is busy with claims and completions.
+            async with self._conn_lock:
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._conn = await psycopg.AsyncConnection.connect(self.db_url, autocommit=True)
+                return await self._load(self._conn, tenant_id)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _load(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute("SELECT * FROM api.connection__get(%s)", (tenant_id,))
         row = await cur.fetchone()
@@ -230,7 +267,8 @@ class TokenStore:
         if seen_version is None:
             cached = self._cache.get(tenant_id)
             seen_version = cached.version if cached else None
-        async with await psycopg.AsyncConnection.connect(self.db_url) as conn:
+        conn = await psycopg.AsyncConnection.connect(self.db_url, autocommit=True)
+        try:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SELECT * FROM api.connection__refresh_begin(%s)", (tenant_id,))
             row = await cur.fetchone()
@@ -240,11 +278,7 @@ class TokenStore:
                 raise AuthLost(f"tenant {tenant_id} is paused: {row['paused_reason']}")
             if row["token_version"] != seen_version and self._fresh(row["access_expires_at"]):
                 # Another refresher won the lock first: use its token, keep the refresh token.
-                token = self.cipher.decrypt(row["access_token_enc"])
-                self._cache[tenant_id] = _Cached(
-                    token, row["token_version"], row["access_expires_at"]
-                )
-                return token
+                return self._use(tenant_id, row)
             resp = await self.http.post(
                 row["token_url"],
                 data={
@@ -262,34 +296,93 @@ class TokenStore:
             if resp.status_code != 200:
                 error = str(body.get("error") or f"HTTP {resp.status_code}")
                 if error == "invalid_grant":
+                    conn = await self._alive(conn)
+                    now = await self._row(conn, tenant_id)
+                    if now is not None and now["token_version"] != row["token_version"]:
+                        # Our lock was lost (connection dropped) and another refresher stored
+                        # the rotated pair: the refusal is about the superseded token only.
+                        return self._use(tenant_id, now)
                     await conn.execute(
                         "SELECT api.connection__pause(%s, %s)",
                         (tenant_id, f"invalid_grant: {body.get('error_description', '')}"),
                     )
-                    await conn.commit()
                     self._cache.pop(tenant_id, None)
                     raise AuthLost(f"tenant {tenant_id}: refresh token refused (invalid_grant)")
                 raise RuntimeError(f"token refresh failed for tenant {tenant_id}: {error}")
+            await self._probe("answered", conn)
             f = token_fields(body, self.cipher)
-            cur2 = await conn.execute(
-                "SELECT api.connection__store_tokens(%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    tenant_id,
-                    row["token_version"],
-                    f["access"],
-                    f["refresh"],
-                    f["access_expires_at"],
-                    f["refresh_expires_at"],
-                    f["hard_expires_at"],
-                ),
-            )
-            version_row = await cur2.fetchone()
-            await conn.commit()
-        self.refreshes += 1
-        version = int(version_row[0]) if version_row else 0
-        token = str(body["access_token"])
-        self._cache[tenant_id] = _Cached(token, version, f["access_expires_at"])
+            conn, version = await self._persist(conn, tenant_id, row["token_version"], f)
+            await self._probe("persisted", conn)
+            self.refreshes += 1
+            token = str(body["access_token"])
+            self._cache[tenant_id] = _Cached(token, version, f["access_expires_at"])
+            return token
+        finally:
+            if not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.execute("SELECT api.connection__refresh_end(%s)", (tenant_id,))
+            await conn.close()
+
+    # Test hook: ``await probe(stage, conn)`` at "answered" (token endpoint answered, nothing
+    # stored yet) and "persisted" (stored, not used yet). None in production.
+    probe: Any = None
+
+    async def _probe(self, stage: str, conn: psycopg.AsyncConnection[Any]) -> None:
+        if self.probe is not None:
+            await self.probe(stage, conn)
+
+    def _use(self, tenant_id: str, row: dict[str, Any]) -> str:
+        token = self.cipher.decrypt(row["access_token_enc"])
+        self._cache[tenant_id] = _Cached(token, row["token_version"], row["access_expires_at"])
         return token
+
+    async def _alive(self, conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConnection[Any]:
+        if conn.closed or conn.broken:
+            await conn.close()
+            return await psycopg.AsyncConnection.connect(self.db_url, autocommit=True)
+        return conn
+
+    @staticmethod
+    async def _row(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> dict[str, Any] | None:
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute("SELECT * FROM api.connection__get(%s)", (tenant_id,))
+        return await cur.fetchone()
+
+    async def _persist(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        tenant_id: str,
+        expected_version: int,
+        f: dict[str, Any],
+    ) -> tuple[psycopg.AsyncConnection[Any], int]:
+        """Store the rotated pair in its own short transaction, whatever it takes: the old
+        refresh token is already spent. A lost connection is replaced and the store retried
+        (for about a minute: a database restart or failover)."""
+        delay = 0.1
+        for attempt in itertools.count():
+            try:
+                conn = await self._alive(conn)
+                cur = await conn.execute(
+                    "SELECT api.connection__store_tokens(%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        tenant_id,
+                        expected_version,
+                        f["access"],
+                        f["refresh"],
+                        f["access_expires_at"],
+                        f["refresh_expires_at"],
+                        f["hard_expires_at"],
+                    ),
+                )
+                stored = await cur.fetchone()
+                return conn, int(stored[0]) if stored else 0
+            except psycopg.OperationalError as exc:
+                if attempt >= 60:
+                    raise
+                log.warning("storing refreshed tokens of %s: %s; retrying", tenant_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
 
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)

@@ -194,3 +194,8 @@ class QboClient:
     ) -> Answer:
         url = f"{self.company_url(base_url, realm_id)}/{entity.lower()}/{remote_id}"
         return await self._send("GET", url, token, {"minorversion": MINOR_VERSION})
+
+    async def query(self, base_url: str, realm_id: str, token: str, text: str) -> Answer:
+        """One query (``select * from Entity where ...``); rows in ``body.QueryResponse``."""
+        url = f"{self.company_url(base_url, realm_id)}/query"
+        return await self._send("GET", url, token, {"query": text, "minorversion": MINOR_VERSION})

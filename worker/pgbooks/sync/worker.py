@@ -4,7 +4,9 @@
   is a decided request. Rows sharing a ``request_id`` with a ``bid`` form one batch request.
 * A pgqueuer consumer (entrypoint ``sync_outbox``) turns wake-up jobs into an in-process event so
   idle loops start at once; a short poll covers a missed notification.
-* A housekeeping loop heartbeats this worker's claims and runs the janitor (``api.outbox__reap``).
+* A housekeeping loop heartbeats this worker's claims. The janitor (``api.outbox__reap``) runs on
+  pgqueuer's scheduler (schedule ``sync_janitor``, one run per tick across all workers); without
+  pgqueuer (``use_pgqueuer=False``) the housekeeping loop runs it.
 * 401 -> one token refresh (under the realm's advisory lock) and one resend; 5010 on an update ->
   re-read, ``api.outbox__reapply`` decides, resend inside the same claim.
 """
@@ -43,18 +45,22 @@ class WorkerStats:
     failed: int = 0
     stale_retries: int = 0
     refreshes: int = 0
+    lookups_found: int = 0
+    seconds: float = 0.0  # from the start of run() until the claim loops were done (or stopped)
     by_class: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class WorkerConfig:
     loops: int = 4
-    claim_limit: int = 30
+    claim_limit: int = 120
+    rounds: int = 4  # overlapping claim rounds per loop
     http_timeout: float = 20.0
     housekeeping_every: float = 2.0
     idle_poll: float = 0.5
     busy_poll: float = 0.02
     use_pgqueuer: bool = True
+    janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
 
 
 def _jsonb(value: Any) -> Jsonb:
@@ -90,19 +96,21 @@ class Worker:
     async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
         """Run until :attr:`stop` is set, or (``until_idle``) until nothing is pending or in
         flight, or ``timeout`` seconds passed."""
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=128)
         own_http = self._http is None
         http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
-        tokens = self._tokens or TokenStore(self.db_url, http)
+        tokens = self._tokens or TokenStore(self.db_url, http, own_connection=True)
         self.qbo = QboClient(http)
         self.tokens = tokens
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         tasks = [
             asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
         ]
         tasks.append(asyncio.create_task(self._housekeeping()))
         if self.cfg.use_pgqueuer:
             tasks.append(asyncio.create_task(self._pgqueuer()))
+            tasks.append(asyncio.create_task(self._scheduler()))
         try:
             while not self.stop.is_set():
                 if until_idle and all(t.done() for t in tasks[: self.cfg.loops]):
@@ -111,6 +119,7 @@ class Worker:
                     break
                 await asyncio.sleep(0.02)
         finally:
+            self.stats.seconds = round(time.monotonic() - started, 3)
             self.stop.set()
             self.wake.set()
             for t in tasks:
@@ -118,6 +127,8 @@ class Worker:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            if self._tokens is None:
+                await tokens.close()
             if own_http:
                 await http.aclose()
         self.stats.refreshes = tokens.refreshes
@@ -163,6 +174,59 @@ class Worker:
             if not self.stop.is_set():
                 await asyncio.sleep(0.5)
 
+    async def _reap(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
+        row = await cur.fetchone()
+        if row and row[0]:
+            log.warning("janitor released %s stale claim(s)", row[0])
+            self.wake.set()
+
+    def _janitor_job(self, conn: psycopg.AsyncConnection[Any]) -> Any:
+        from pgqueuer.models import Schedule
+
+        async def sync_janitor(schedule: Schedule) -> None:
+            await self._reap(conn)
+
+        return sync_janitor
+
+    async def _scheduler(self) -> None:
+        """The janitor on pgqueuer's scheduler: one run per tick across ALL workers (the schedule
+        row is taken by one of them), every ``janitor_every`` seconds (6-field cron)."""
+        from pgqueuer import SchedulerManager
+        from pgqueuer.db import PsycopgDriver
+        from pgqueuer.queries import Queries
+
+        while not self.stop.is_set():
+            try:
+                sm_conn = await psycopg.AsyncConnection.connect(
+                    self.db_url, autocommit=True, options="-c search_path=pgq"
+                )
+                conn = await self._connect()
+            except psycopg.OperationalError:
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                sm = SchedulerManager(Queries(PsycopgDriver(sm_conn)))
+
+                sm.schedule("sync_janitor", f"* * * * * */{self.cfg.janitor_every}")(
+                    self._janitor_job(conn)
+                )
+
+                runner = asyncio.create_task(sm.run())
+                stopper = asyncio.create_task(self.stop.wait())
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                sm.shutdown.set()
+                stopper.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(runner, 5)
+            except Exception as exc:  # the janitor must never take the worker down
+                log.warning("janitor scheduler: %s; restarting", exc)
+            finally:
+                await conn.close()
+                await sm_conn.close()
+            if not self.stop.is_set():
+                await asyncio.sleep(0.5)
+
     async def _housekeeping(self) -> None:
         conn: psycopg.AsyncConnection[Any] | None = None
         while not self.stop.is_set():
@@ -172,11 +236,8 @@ class Worker:
                 await conn.execute(
                     "SELECT api.outbox__heartbeat(%s, %s)", (self.name, list(self.active))
                 )
-                cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
-                row = await cur.fetchone()
-                if row and row[0]:
-                    log.warning("janitor released %s stale claim(s)", row[0])
-                    self.wake.set()
+                if not self.cfg.use_pgqueuer:
+                    await self._reap(conn)  # no scheduler: every worker reaps on its own
             except psycopg.Error as exc:
                 log.warning("housekeeping: %s", exc)
                 if conn is not None:
@@ -209,38 +270,64 @@ class Worker:
                 await conn.close()
 
     async def _claim_rounds(self, conn: psycopg.AsyncConnection[Any], until_idle: bool) -> None:
-        while not self.stop.is_set():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
-            )
-            rows = await cur.fetchall()
-            if rows:
-                ids = {r["claim_id"] for r in rows}
-                self.active |= ids
-                try:
-                    await self._process(conn, rows)
-                finally:
-                    self.active -= ids
-                continue
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT * FROM api.outbox__backlog()")
-            backlog = await cur.fetchone() or {}
-            due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
-            next_due = backlog.get("next_due_at")
-            if until_idle and not due and not in_flight and next_due is None:
-                return
-            if due:
-                wait = self.cfg.busy_poll  # throttled or locked by another loop
-            elif next_due is not None:
-                wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
-            else:
-                wait = self.cfg.idle_poll
-            self.wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), wait)
+        # Rounds overlap: the loop claims again while earlier rounds wait for their tokens or
+        # their answers (at most ``rounds`` at a time); the realm limits are enforced in SQL.
+        rounds: set[asyncio.Task[None]] = set()
+        try:
+            while not self.stop.is_set():
+                for t in [t for t in rounds if t.done()]:
+                    rounds.discard(t)
+                    t.result()  # a lost connection surfaces here
+                if len(rounds) >= self.cfg.rounds:
+                    await asyncio.wait(rounds, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
+                )
+                rows = await cur.fetchall()
+                if rows:
+                    rounds.add(asyncio.create_task(self._round(conn, rows)))
+                    continue
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute("SELECT * FROM api.outbox__backlog()")
+                backlog = await cur.fetchone() or {}
+                due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
+                next_due = backlog.get("next_due_at")
+                if until_idle and not due and not in_flight and next_due is None and not rounds:
+                    return
+                if due:
+                    wait = self.cfg.busy_poll  # throttled or locked by another loop
+                elif next_due is not None:
+                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
+                else:
+                    wait = self.cfg.idle_poll
+                self.wake.clear()
+                waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.wake.wait())}
+                await asyncio.wait(
+                    waiters | rounds, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                for w in waiters:
+                    w.cancel()
+        finally:
+            for t in rounds:
+                t.cancel()
+            for t in rounds:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    async def _round(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
+        ids = {r["claim_id"] for r in rows}
+        self.active |= ids
+        try:
+            await self._process(conn, rows)
+        finally:
+            self.active -= ids
+            self.wake.set()  # an in-flight slot may be free again
 
     async def _process(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
+        now = time.monotonic()
+        rows = [{**r, "send_at": now + float(r.get("send_delay") or 0)} for r in rows]
         singles: list[Row] = []
         batches: dict[tuple[str, str], list[Row]] = {}
         for r in rows:
@@ -248,10 +335,74 @@ class Worker:
                 singles.append(r)
             else:
                 batches.setdefault((r["tenant_id"], r["request_id"]), []).append(r)
-        jobs = [self._single(conn, r) for r in singles]
-        jobs += [self._batch(conn, items) for items in batches.values()]
-        # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
-        await asyncio.gather(*jobs)
+        accepted: list[tuple[Row, Any]] = []
+        # Ambiguous creates are looked up first (the requestid replay cache may have expired).
+        lookups = [r for r in rows if r.get("lookup")]
+        if lookups:
+            found = await asyncio.gather(*(self._lookup(conn, r, accepted) for r in lookups))
+            settled = {r["claim_id"] for r, hit in zip(lookups, found, strict=True) if hit}
+            # The rest replay as sent: the key of a batch item is requestid + bId, so a batch
+            # replayed without some of its items is still answered item by item from the cache.
+            singles = [r for r in singles if r["claim_id"] not in settled]
+            batches = {
+                k: kept
+                for k, v in batches.items()
+                if (kept := [r for r in v if r["claim_id"] not in settled])
+            }
+        jobs = [self._single(conn, r, accepted) for r in singles]
+        jobs += [self._batch(conn, items, accepted) for items in batches.values()]
+        # Acceptances are closed together, one transaction per flush (api.outbox__complete_many),
+        # every 50 ms while the round's requests come back: a closed claim frees its realm's
+        # in-flight slot at once instead of at the end of the round.
+        done = asyncio.Event()
+
+        async def flusher() -> None:
+            while True:
+                finished = done.is_set()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(done.wait(), 0.05)
+                if accepted:
+                    batch = accepted[:]
+                    del accepted[: len(batch)]
+                    await self._complete_many(conn, batch)
+                if finished:
+                    return
+
+        flush = asyncio.create_task(flusher())
+        try:
+            # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
+            await asyncio.gather(*jobs)
+        finally:
+            done.set()
+            await flush
+
+    async def _lookup(
+        self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
+    ) -> bool:
+        """True when the request is settled without a send: QuickBooks already holds the object
+        (-> accepted), or the lookup itself failed (-> recorded as a failure of the request)."""
+
+        async def call(token: str) -> Answer:
+            return await self.qbo.query(r["base_url"], r["realm_id"], token, r["lookup"])
+
+        answer = await self._with_auth(conn, r["tenant_id"], call)
+        if not answer.ok or not isinstance(answer.body, dict):
+            await self._fail(conn, r, answer)
+            return True
+        rows = (answer.body.get("QueryResponse") or {}).get(r["entity"]) or []
+        if not rows:
+            return False  # nothing was created: the replay (same requestid) goes out
+        if len(rows) > 1:
+            log.warning(
+                "document %s: %s objects match %r; the oldest is taken",
+                r["document_id"],
+                len(rows),
+                r["lookup"],
+            )
+        rows.sort(key=lambda x: int(x["Id"]) if str(x.get("Id", "")).isdigit() else 0)
+        self.stats.lookups_found += 1
+        accepted.append((r, rows[0]))
+        return True
 
     async def _token(self, conn: psycopg.AsyncConnection[Any], tenant_id: str) -> str | None:
         try:
@@ -277,7 +428,17 @@ class Worker:
             self.stats.requests += 1
         return answer
 
-    async def _single(self, conn: psycopg.AsyncConnection[Any], r: Row) -> None:
+    @staticmethod
+    async def _turn(r: Row) -> None:
+        """Wait for the request's token (api.outbox__claim reserves up to 1 s ahead)."""
+        delay = float(r.get("send_at", 0.0)) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _single(
+        self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
+    ) -> None:
+        await self._turn(r)
         entity, op = r["entity"], r["operation"]
         request_id, body = r["request_id"], r["body"]
         for _ in range(5):
@@ -290,7 +451,7 @@ class Worker:
 
             answer = await self._with_auth(conn, r["tenant_id"], call)
             if answer.ok and isinstance(answer.body, dict) and entity in answer.body:
-                await self._complete(conn, r, answer.body[entity])
+                accepted.append((r, answer.body[entity]))
                 return
             if answer.fault_code == "5010" and op != "create":
                 nxt = await self._reapply(conn, r, body)
@@ -325,8 +486,11 @@ class Worker:
             return None
         return str(row[0]), row[1]
 
-    async def _batch(self, conn: psycopg.AsyncConnection[Any], items: list[Row]) -> None:
+    async def _batch(
+        self, conn: psycopg.AsyncConnection[Any], items: list[Row], accepted: list[tuple[Row, Any]]
+    ) -> None:
         first = items[0]
+        await self._turn(first)
         ops = [(r["bid"], r["entity"], r["operation"], r["body"]) for r in items]
 
         async def call(token: str) -> Answer:
@@ -346,24 +510,47 @@ class Worker:
             if item is None:
                 await self._fail(conn, r, Answer(None, transport_error="disconnected"))
             elif r["entity"] in item:
-                await self._complete(conn, r, item[r["entity"]])
+                accepted.append((r, item[r["entity"]]))
             elif item.get("Fault", {}).get("Error", [{}])[0].get("code") == "5010":
                 # Re-read and resend this one alone, inside the same claim.
                 nxt = await self._reapply(conn, r, r["body"])
                 if nxt is not None:
-                    await self._single(conn, {**r, "request_id": nxt[0], "body": nxt[1]})
+                    await self._single(conn, {**r, "request_id": nxt[0], "body": nxt[1]}, accepted)
             else:
                 await self._fail(conn, r, Answer(200, item, item.get("Fault")))
 
-    async def _complete(self, conn: psycopg.AsyncConnection[Any], r: Row, entity: Any) -> None:
-        try:
-            await conn.execute(
-                "SELECT api.outbox__complete(%s, %s, %s)",
-                (r["claim_id"], _jsonb(entity), self.name),
-            )
-            self.stats.accepted += 1
-        except psycopg.Error as exc:
-            log.warning("complete of document %s failed: %s", r["document_id"], exc)
+    async def _complete_many(
+        self, conn: psycopg.AsyncConnection[Any], accepted: list[tuple[Row, Any]]
+    ) -> None:
+        if not accepted:
+            return
+        ids = [r["claim_id"] for r, _ in accepted]
+        entities = _jsonb([e for _, e in accepted])
+        for attempt in range(3):
+            try:
+                cur = await conn.execute(
+                    "SELECT claim_id, state FROM api.outbox__complete_many(%s, %s, %s)",
+                    (ids, entities, self.name),
+                )
+                states = await cur.fetchall()
+                break
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                # A concurrent document change (its trigger locks the outbox row) met our audited
+                # writes; the transaction rolled back whole: try again.
+                log.info("complete of %s claim(s) retried (%s)", len(ids), exc.sqlstate)
+                await asyncio.sleep(0.01 * (attempt + 1))
+            except psycopg.OperationalError:
+                raise  # connection lost: the claims expire and are replayed (same requestid)
+            except psycopg.Error as exc:
+                log.warning("complete of %s claim(s) failed: %s", len(ids), exc)
+                return
+        else:
+            return
+        for _claim_id, state in states:
+            if state == "lost":
+                log.warning("claim %s was not held any more at completion", _claim_id)
+            else:
+                self.stats.accepted += 1
 
     async def _fail(self, conn: psycopg.AsyncConnection[Any], r: Row, answer: Answer) -> None:
         status = answer.status
