@@ -51,6 +51,13 @@ def _setup(conn: psycopg.Connection) -> None:
         " VALUES ('bench', 'app', 'custom', 'app', 'USD'),"
         " ('bench', 'shop', 'shopify', 'shop', 'USD')"
     )
+    # A configured tenant, as after `pgbooks connect` discovered the company defaults (a default
+    # item and a shipping item), so each order derives a ready document; an unconfigured tenant
+    # measures the exception path instead (ITEM_UNMAPPED + SHIPPING_ITEM_UNMAPPED every order).
+    conn.execute(
+        "INSERT INTO books.tenant_settings (tenant_id, default_item_id, shipping_item_id)"
+        " VALUES ('bench', '1', '2')"
+    )
     conn.execute("CREATE SCHEMA bench_plain")
     for table in TABLES:
         conn.execute(
@@ -193,6 +200,10 @@ def main(argv: list[str]) -> int:
                 flags = conn.execute(
                     "SELECT count(*) FROM orders.order_flags WHERE channel_id = 'app'"
                 ).fetchone()
+                exceptions = conn.execute(
+                    "SELECT count(*) FROM sync.exceptions WHERE tenant_id = 'bench'"
+                    " AND status = 'open' AND source_id LIKE 'app:%%'"
+                ).fetchone()
                 backend = _backend_peak_kib(conn)
         finally:
             with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
@@ -222,7 +233,9 @@ def main(argv: list[str]) -> int:
         f"'orders trig.' = only the orders area's triggers; disabled for it: {', '.join(disabled)}"
     )
     print(
-        f"flags on benchmark orders: {flags[0] if flags else '?'} (they are consistent: expect 0)"
+        f"flags on benchmark orders: {flags[0] if flags else '?'} (they are consistent: expect 0);"
+        f" open books exceptions: {exceptions[0] if exceptions else '?'} (configured tenant:"
+        " expect 0)"
     )
     py_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(

@@ -148,8 +148,39 @@ def test_verify_range(books: psycopg.Connection) -> None:
 def test_tables_added_later_are_audited_on_reload(books: psycopg.Connection) -> None:
     cov = dict(books.execute("SELECT table_name, audited FROM close.audit__coverage()").fetchall())
     assert cov["books.documents"] is True and cov["sync.exceptions"] is True
+    # the canonical event stream is derived from audited orders rows: not audited twice
+    assert cov["orders.events"] is False and cov["orders.orders"] is True
     trig = books.execute(
         "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'books.documents'::regclass "
         "AND tgname LIKE 'tg_documents__audit_%'"
     ).fetchone()
     assert trig == (3,)
+
+
+HOSTILE = [
+    "plain",
+    'quote " backslash \\ slash /',
+    "control \x01\x08\x0c\n\r\t\x1f end",
+    "unicode é ✓ 𝄞 \u2028",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_canonical_encoding_is_the_jsonb_array_text(books: psycopg.Connection, text: str) -> None:
+    """audit__canonical writes the v1 bytes directly; they must equal the jsonb array's text."""
+    row = books.execute(
+        "WITH v AS (SELECT %(t)s::text AS t, '2026-01-02 03:04:05.678901+00'::timestamptz AS ts,"
+        " jsonb_build_object('k', %(t)s::text) AS k,"
+        " jsonb_build_object(%(t)s::text, 1.50, 'n', NULL,"
+        " 'a', jsonb_build_array(%(t)s::text, true)) AS b)"
+        " SELECT logic.audit__canonical("
+        " t, 7, ts, 42, t, NULL, 'DATA_CHANGE', t, 'UPDATE', k, b, NULL),"
+        " jsonb_build_array(1, t, 7::bigint, (extract(EPOCH FROM ts) * 1000000)::bigint,"
+        " 42::bigint, t, NULL::text, 'DATA_CHANGE'::text, t, 'UPDATE'::text, k, b,"
+        " NULL::jsonb)::text"
+        " FROM v",
+        {"t": text},
+    ).fetchone()
+    assert row is not None
+    assert row[0] == row[1]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
 import pytest
 
+from qbo_sandbox.testing import SandboxHandle
 from tests.inbound.conftest import TwoWay
 
 
@@ -169,10 +171,6 @@ def test_phone_change_under_last_writer_wins_converges(two_way: TwoWay) -> None:
     assert two_way.read("Customer", rid)["PrimaryPhone"]["FreeFormNumber"] == "555-0300"
 
     # 3. Changed on both sides, pgbooks last: ours is sent; both sides end equal.
-    # A change is identified by (entity, id, LastUpdatedTime, operation) and QuickBooks stamps to
-    # the second: an edit in the same second as an already-processed change is not seen again
-    # (known limit, README) — so this edit waits for the next second.
-    time.sleep(1.1)
     two_way.edit("Customer", rid, PrimaryPhone={"FreeFormNumber": "555-0400"})
     time.sleep(1.1)
     two_way.db.execute(
@@ -189,3 +187,35 @@ def test_phone_change_under_last_writer_wins_converges(two_way: TwoWay) -> None:
         "SELECT logic.document__render_qbo(%s, %s)", (two_way.tenant, cust)
     ).fetchone()
     assert final is not None and final[0]["PrimaryPhone"]["FreeFormNumber"] == "555-0500"
+
+
+def test_a_second_change_in_the_same_second_is_not_lost(
+    two_way: TwoWay, sandbox: SandboxHandle
+) -> None:
+    """QuickBooks stamps LastUpdatedTime to the second: two edits of one customer in one second
+    share (entity, id, time, operation); the second is told apart by its SyncToken."""
+    books = two_way.books
+    cust = books.customer("Grace Hopper")
+    books.bump(cust, {"PrimaryPhone": {"FreeFormNumber": "555-1000"}})
+    two_way.deliver()
+    rid = books.remote_id(cust)
+    assert rid is not None
+    _policy(two_way, "Customer", "PrimaryPhone", "qbo_wins")
+
+    first = two_way.edit("Customer", rid, PrimaryPhone={"FreeFormNumber": "555-1001"})
+    stamp = first["MetaData"]["LastUpdatedTime"]
+    assert two_way.inbound(sweep=True).outcomes == {"accepted": 1}
+
+    second_stamp = None
+    for n in range(2, 6):  # put the sandbox clock back into the first edit's second, then edit
+        now = sandbox.admin.http.get("/admin/clock").json()["now"]
+        sandbox.admin.advance_clock(datetime.fromisoformat(stamp).timestamp() + 0.05 - now)
+        second = two_way.edit("Customer", rid, PrimaryPhone={"FreeFormNumber": f"555-100{n}"})
+        second_stamp = second["MetaData"]["LastUpdatedTime"]
+        if second_stamp == stamp:
+            break
+    assert second_stamp == stamp, "could not land the second edit in the first edit's second"
+    assert second["SyncToken"] != first["SyncToken"]
+    assert two_way.inbound(sweep=True).outcomes == {"accepted": 1}
+    assert _overrides(two_way, cust)["PrimaryPhone"][0] == second["PrimaryPhone"]
+    assert two_way.inbound(sweep=True).outcomes == {}  # reported again, same SyncToken: nothing

@@ -2,8 +2,10 @@
 -- other areas add later are covered without touching this file.
 --
 -- Audited: every ordinary or partitioned table of orders, ingest, books, sync that has a
--- tenant_id column and a primary key, except the high-churn tables below and any table whose
--- COMMENT contains "[audit: skip]" (write the reason next to it). close.audit__coverage() lists
+-- tenant_id column and a primary key, except the high-churn tables below, orders.events (the
+-- canonical event stream is a projection made by triggers from orders rows whose own changes
+-- are in the chain: auditing it again doubled the order snapshot per change) and any table
+-- whose COMMENT contains "[audit: skip]" (write the reason next to it). close.audit__coverage() lists
 -- each table with the decision and why.
 
 CREATE FUNCTION logic.audit__coverage() RETURNS TABLE (
@@ -39,6 +41,8 @@ AS $$
                 'sync.leases', 'sync.locks', 'sync.sync_locks', 'sync.rate_limits',
                 'sync.rate_limit_buckets', 'sync.buckets', 'sync.worker_heartbeats'
             ) THEN 'high-churn coordination state (locks, leases, rate-limit buckets)'
+            WHEN format('%I.%I', n.nspname, c.relname) = 'orders.events'
+                THEN 'derived: written only by the orders triggers, from row changes that are audited'
             WHEN coalesce(obj_description(c.oid, 'pg_class'), '') LIKE '%[audit: skip]%'
                 THEN 'opted out by its table comment [audit: skip]'
         END AS why

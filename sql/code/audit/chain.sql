@@ -24,10 +24,23 @@ CREATE FUNCTION logic.audit__canonical(
 ) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT jsonb_build_array(
-        1, p_tenant_id, p_seq, (extract(EPOCH FROM p_event_time) * 1000000)::bigint, p_txid,
-        p_db_role, p_app_user, p_reason_code, p_table_name, p_operation, p_row_key, p_before, p_after
-    )::text
+    -- Byte for byte the text of jsonb_build_array(1, p_tenant_id, ..., p_after) (elements
+    -- separated by ', ', strings escaped like JSON, SQL NULL as null), written out directly:
+    -- building the jsonb array first would copy both row snapshots twice before printing them.
+    -- tests/audit/test_chain.py checks the equality on hostile strings.
+    SELECT '[1, '
+        || coalesce(to_json(p_tenant_id)::text, 'null') || ', '
+        || coalesce(p_seq::text, 'null') || ', '
+        || coalesce(((extract(EPOCH FROM p_event_time) * 1000000)::bigint)::text, 'null') || ', '
+        || coalesce(p_txid::text, 'null') || ', '
+        || coalesce(to_json(p_db_role)::text, 'null') || ', '
+        || coalesce(to_json(p_app_user)::text, 'null') || ', '
+        || coalesce(to_json(p_reason_code)::text, 'null') || ', '
+        || coalesce(to_json(p_table_name)::text, 'null') || ', '
+        || coalesce(to_json(p_operation)::text, 'null') || ', '
+        || coalesce(p_row_key::text, 'null') || ', '
+        || coalesce(p_before::text, 'null') || ', '
+        || coalesce(p_after::text, 'null') || ']'
 $$;
 
 COMMENT ON FUNCTION logic.audit__canonical(
@@ -105,7 +118,7 @@ BEGIN
             PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
             SELECT e.seq, e.hash INTO v_seq, v_hash
             FROM audit.events AS e
-            WHERE e.tenant_id = v_tenant
+            WHERE e.tenant_id = v_tenant COLLATE "default"
             ORDER BY e.seq DESC
             LIMIT 1;
             IF NOT FOUND THEN
@@ -114,13 +127,13 @@ BEGIN
             END IF;
         END IF;
         v_seq := v_seq + 1;
-        v_prevs := v_prevs || v_hash;
+        v_prevs[v_i] := v_hash;
         v_hash := sha256(v_hash || convert_to(logic.audit__canonical(
             v_tenant, v_seq, v_time, v_txid, v_role, v_user, p_reason_code, p_table_name, p_operation,
             p_row_keys[v_i], p_befores[v_i], p_afters[v_i]
         ), 'UTF8'));
-        v_seqs := v_seqs || v_seq;
-        v_hashes := v_hashes || v_hash;
+        v_seqs[v_i] := v_seq;
+        v_hashes[v_i] := v_hash;
     END LOOP;
     INSERT INTO audit.events (
         tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
@@ -188,8 +201,10 @@ COMMENT ON FUNCTION logic.audit__default_reason(text, text, text) IS
 
 -- Generic statement-level trigger with transition tables (one call per statement, not per row).
 -- TG_ARGV holds the primary-key columns (set when the trigger is attached by attach.sql); they
--- build row_key and pair the old and new rows of an UPDATE. Transition tables are read through
--- EXECUTE because their names exist only inside the trigger.
+-- build row_key and pair the old and new rows of an UPDATE. The queries are static: PL/pgSQL
+-- compiles a trigger function once per trigger, so each trigger keeps its own cached plans over
+-- its transition tables (no EXECUTE, no re-planning per statement). A statement that changed no
+-- row (ON CONFLICT DO NOTHING, an UPDATE that matched nothing) costs one empty scan.
 CREATE FUNCTION logic.tg_any__audit() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -198,59 +213,63 @@ SET datestyle = 'ISO, YMD'
 SET intervalstyle = 'postgres'
 SET extra_float_digits = '1'
 AS $$
+-- @plpgsql_check_options: oldtable = audit_old_rows, newtable = audit_new_rows
 DECLARE
-    v_key_new text := '';
-    v_key_old text := '';
-    v_using text := '';
-    v_i integer;
-    v_query text;
+    -- row_key = the snapshot minus its non-key members (one jsonb operator, no per-row call)
+    v_nonkey text [] := ARRAY(
+        SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+            AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+    );
     v_tenants text [];
-    v_keys jsonb [];
+    v_row_keys jsonb [];
     v_befores jsonb [];
     v_afters jsonb [];
-    v_reason text := coalesce(
-        nullif(current_setting('pgbooks.reason', true), ''),
-        logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
-    );
 BEGIN
-    FOR v_i IN 0..TG_NARGS - 1 LOOP
-        v_key_new := v_key_new || format('%L, n.%I, ', TG_ARGV[v_i], TG_ARGV[v_i]);
-        v_key_old := v_key_old || format('%L, o.%I, ', TG_ARGV[v_i], TG_ARGV[v_i]);
-        v_using := v_using || format('%s%I', CASE WHEN v_i > 0 THEN ', ' END, TG_ARGV[v_i]);
-    END LOOP;
-    v_key_new := format('jsonb_build_object(%s)', left(v_key_new, -2));
-    v_key_old := format('jsonb_build_object(%s)', left(v_key_old, -2));
     IF TG_OP = 'INSERT' THEN
-        v_query := format(
-            'SELECT n.tenant_id::text AS t, %s AS k, NULL::jsonb AS b, to_jsonb(n) AS a, '
-            'row_number() OVER () AS i FROM %I AS n',
-            v_key_new, 'audit_new_rows'
-        );
+        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
+            array_agg(NULL::jsonb ORDER BY s.t, s.i), array_agg(s.j ORDER BY s.t, s.i)
+        INTO v_tenants, v_row_keys, v_befores, v_afters
+        FROM (
+            SELECT n.j ->> 'tenant_id' AS t, n.j - v_nonkey AS k, n.j, n.i
+            FROM (SELECT to_jsonb(r) AS j, row_number() OVER () AS i FROM audit_new_rows AS r) AS n
+        ) AS s;
     ELSIF TG_OP = 'DELETE' THEN
-        v_query := format(
-            'SELECT o.tenant_id::text AS t, %s AS k, to_jsonb(o) AS b, NULL::jsonb AS a, '
-            'row_number() OVER () AS i FROM %I AS o',
-            v_key_old, 'audit_old_rows'
-        );
+        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
+            array_agg(s.j ORDER BY s.t, s.i), array_agg(NULL::jsonb ORDER BY s.t, s.i)
+        INTO v_tenants, v_row_keys, v_befores, v_afters
+        FROM (
+            SELECT o.j ->> 'tenant_id' AS t, o.j - v_nonkey AS k, o.j, o.i
+            FROM (SELECT to_jsonb(r) AS j, row_number() OVER () AS i FROM audit_old_rows AS r) AS o
+        ) AS s;
     ELSE
-        v_query := format(
-            'SELECT coalesce(x.nt, x.ot) AS t, coalesce(x.nk, x.ok) AS k, '
-            'logic.jsonb__changed_from(x.oj, x.nj) AS b, logic.jsonb__changed_from(x.nj, x.oj) AS a, '
-            'row_number() OVER () AS i '
-            'FROM (SELECT n.tenant_id::text AS nt, o.tenant_id::text AS ot, %s AS nk, %s AS ok, '
-            'to_jsonb(n) AS nj, to_jsonb(o) AS oj FROM %I AS o FULL JOIN %I AS n USING (%s)) AS x '
-            'WHERE x.nj IS DISTINCT FROM x.oj',
-            v_key_new, v_key_old, 'audit_old_rows', 'audit_new_rows', v_using
+        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
+            array_agg(logic.jsonb__changed_from(s.oj, s.nj) ORDER BY s.t, s.i),
+            array_agg(logic.jsonb__changed_from(s.nj, s.oj) ORDER BY s.t, s.i)
+        INTO v_tenants, v_row_keys, v_befores, v_afters
+        FROM (
+            SELECT
+                coalesce(n.j ->> 'tenant_id', o.j ->> 'tenant_id') AS t, coalesce(n.k, o.k) AS k,
+                o.j AS oj, n.j AS nj, row_number() OVER () AS i
+            FROM (
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_old_rows AS r
+            ) AS o
+            FULL JOIN (
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_new_rows AS r
+            ) AS n ON o.k = n.k
+            WHERE n.j IS DISTINCT FROM o.j
+        ) AS s;
+    END IF;
+    IF v_tenants IS NOT NULL THEN
+        PERFORM logic.audit__chain(
+            (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME)::text COLLATE "default", TG_OP,
+            coalesce(
+                nullif(current_setting('pgbooks.reason', true), ''),
+                logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
+            ),
+            v_tenants, v_row_keys, v_befores, v_afters
         );
     END IF;
-    EXECUTE format(
-        'SELECT array_agg(s.t), array_agg(s.k), array_agg(s.b), array_agg(s.a) '
-        'FROM (SELECT * FROM (%s) AS q ORDER BY q.t, q.i) AS s',
-        v_query
-    ) INTO v_tenants, v_keys, v_befores, v_afters;
-    PERFORM logic.audit__chain(
-        TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP, v_reason, v_tenants, v_keys, v_befores, v_afters
-    );
     RETURN NULL;
 END
 $$;

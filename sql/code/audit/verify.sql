@@ -47,14 +47,24 @@ BEGIN
                     )
                 WHEN e.prev_hash <> coalesce(lag(e.hash) OVER w, v_expected)
                     THEN format('seq %s: prev_hash does not match the hash of seq %s (link broken)', e.seq, e.seq - 1)
-                WHEN e.hash <> sha256(e.prev_hash || convert_to(logic.audit__canonical(
-                    e.tenant_id, e.seq, e.event_time, e.txid, e.db_role, e.app_user, e.reason_code,
-                    e.table_name, e.operation, e.row_key, e.before, e.after
-                ), 'UTF8'))
+                WHEN NOT e.content_ok
                     THEN format('seq %s: content does not match its hash (row edited)', e.seq)
             END AS problem
-        FROM audit.events AS e
-        WHERE e.tenant_id = p_tenant_id AND e.seq >= v_from AND (p_to_seq IS NULL OR e.seq <= p_to_seq)
+        FROM (
+            -- The content check runs in the scan, below the window (OFFSET 0 keeps the planner
+            -- from moving it up): the window's tuple store then holds narrow rows (seq, hashes,
+            -- a boolean) instead of every row's before/after snapshots.
+            SELECT
+                x.seq, x.prev_hash, x.hash,
+                x.hash = sha256(x.prev_hash || convert_to(logic.audit__canonical(
+                    x.tenant_id, x.seq, x.event_time, x.txid, x.db_role, x.app_user, x.reason_code,
+                    x.table_name, x.operation, x.row_key, x.before, x.after
+                ), 'UTF8')) AS content_ok
+            FROM audit.events AS x
+            WHERE x.tenant_id = p_tenant_id AND x.seq >= v_from AND (p_to_seq IS NULL OR x.seq <= p_to_seq)
+            ORDER BY x.seq
+            OFFSET 0
+        ) AS e
         WINDOW w AS (ORDER BY e.seq)
     ) AS c;
 

@@ -57,44 +57,71 @@ GRANT EXECUTE ON FUNCTION api.order__derive(text, text, text) TO pgbooks_app, pg
 GRANT EXECUTE ON FUNCTION api.payout__derive(text, text, text) TO pgbooks_app, pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.tenant__rederive(text) TO pgbooks_operator;
 
+-- One derivation per order (or payout) per transaction, decided in O(1) per queued row:
+--   * an order header event derives only if its row is still the current version (a later
+--     write of the same header queued a later event, which derives instead);
+--   * a part (line, tax, discount, shipping, transaction, refund...) of an order whose header
+--     this transaction wrote does not derive: the header's own event, at commit, sees it;
+--   * the other parts and payouts are de-duplicated through the transaction-local setting
+--     pgbooks.books_derived, which then holds only orders whose header was not written in the
+--     transaction (refunds or payments added to an older order, payouts), not every order.
 CREATE FUNCTION logic.tg_orders__derive_books()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
     v_row jsonb := to_jsonb(coalesce(NEW, OLD));
+    v_tenant text := v_row ->> 'tenant_id';
+    v_channel text := v_row ->> 'channel_id';
     v_order_id text;
     v_key text;
-    v_done text := coalesce(current_setting('pgbooks.books_derived', TRUE), '');
+    v_done text;
+    v_xmin text;
+    v_current jsonb;
 BEGIN
-    IF TG_TABLE_NAME IN ('payouts', 'balance_transactions') THEN
-        v_key := '|p:' || (v_row ->> 'tenant_id') || ':' || (v_row ->> 'channel_id') || ':' || (v_row ->> 'payout_id') || '|';
-        -- Deferred triggers all fire at commit, after the last change: one derivation per
-        -- payout (or order) per transaction is enough.
-        IF v_row ->> 'payout_id' IS NULL OR strpos(v_done, v_key) > 0 THEN
-            RETURN NULL;
+    IF TG_TABLE_NAME = 'orders' THEN
+        SELECT to_jsonb(o) INTO v_current FROM orders.orders AS o
+        WHERE o.tenant_id = v_tenant AND o.channel_id = v_channel AND o.order_id = v_row ->> 'order_id';
+        IF v_current IS DISTINCT FROM v_row THEN
+            RETURN NULL;  -- superseded by a later write of this header (its event derives)
         END IF;
-        PERFORM set_config('pgbooks.books_derived', v_done || v_key, TRUE);
-        PERFORM logic.payout__derive(v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'payout_id');
+        PERFORM logic.order__derive(v_tenant, v_channel, v_row ->> 'order_id');
         RETURN NULL;
     END IF;
     IF TG_TABLE_NAME = 'order_flags' THEN
         -- A flag is raised by the orders commit-time check, possibly after this order was
         -- derived in the same commit: always derive again (a flag blocks the document).
-        PERFORM logic.order__derive(v_row ->> 'tenant_id', v_row ->> 'channel_id', v_row ->> 'order_id');
+        PERFORM logic.order__derive(v_tenant, v_channel, v_row ->> 'order_id');
+        RETURN NULL;
+    END IF;
+    v_done := coalesce(current_setting('pgbooks.books_derived', TRUE), '');
+    IF TG_TABLE_NAME IN ('payouts', 'balance_transactions') THEN
+        v_key := '|p:' || v_tenant || ':' || v_channel || ':' || (v_row ->> 'payout_id') || '|';
+        IF v_row ->> 'payout_id' IS NULL OR strpos(v_done, v_key) > 0 THEN
+            RETURN NULL;
+        END IF;
+        PERFORM set_config('pgbooks.books_derived', v_done || v_key, TRUE);
+        PERFORM logic.payout__derive(v_tenant, v_channel, v_row ->> 'payout_id');
         RETURN NULL;
     END IF;
     IF TG_TABLE_NAME = 'refund_lines' OR TG_TABLE_NAME = 'order_adjustments' THEN
         SELECT r.order_id INTO v_order_id FROM orders.refunds AS r
-        WHERE r.tenant_id = v_row ->> 'tenant_id' AND r.channel_id = v_row ->> 'channel_id'
-          AND r.refund_id = v_row ->> 'refund_id';
+        WHERE r.tenant_id = v_tenant AND r.channel_id = v_channel AND r.refund_id = v_row ->> 'refund_id';
     ELSE
         v_order_id := v_row ->> 'order_id';
     END IF;
-    v_key := '|o:' || (v_row ->> 'tenant_id') || ':' || (v_row ->> 'channel_id') || ':' || v_order_id || '|';
-    IF v_order_id IS NOT NULL AND strpos(v_done, v_key) = 0 THEN
+    IF v_order_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT o.xmin::text INTO v_xmin FROM orders.orders AS o
+    WHERE o.tenant_id = v_tenant AND o.channel_id = v_channel AND o.order_id = v_order_id;
+    IF v_xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text THEN
+        RETURN NULL;  -- the header was written by this transaction: its event derives
+    END IF;
+    v_key := '|o:' || v_tenant || ':' || v_channel || ':' || v_order_id || '|';
+    IF strpos(v_done, v_key) = 0 THEN
         PERFORM set_config('pgbooks.books_derived', v_done || v_key, TRUE);
-        PERFORM logic.order__derive(v_row ->> 'tenant_id', v_row ->> 'channel_id', v_order_id);
+        PERFORM logic.order__derive(v_tenant, v_channel, v_order_id);
     END IF;
     RETURN NULL;
 END;

@@ -277,6 +277,9 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('pgbooks.user', 'quickbooks', true);
+    -- the version this change is processed against: a later report with another SyncToken reopens it
+    UPDATE sync.inbound_changes AS c SET sync_token = coalesce(p_entity ->> 'SyncToken', c.sync_token)
+    WHERE c.tenant_id = p_tenant_id AND c.change_id = p_change_id;
 
     SELECT r.* INTO v_remote FROM sync.remote_objects AS r
     WHERE r.tenant_id = p_tenant_id AND r.realm_id = v_change.realm_id AND r.entity = v_change.entity

@@ -31,13 +31,17 @@ CREATE FUNCTION logic.inbound_change__capture(
     p_changed_at timestamptz,
     p_source text,
     p_raw_event_id bigint DEFAULT NULL,
-    p_event_id text DEFAULT NULL
+    p_event_id text DEFAULT NULL,
+    p_sync_token text DEFAULT NULL
 ) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_id bigint;
+    v_status text;
+    v_token text;
+    v_reopen boolean;
 BEGIN
     -- A CloudEvent replayed with its id (another body, another time) is the same change.
     IF p_event_id IS NOT NULL THEN
@@ -48,13 +52,35 @@ BEGIN
         END IF;
     END IF;
     INSERT INTO sync.inbound_changes AS c (
-        tenant_id, realm_id, entity, remote_id, operation, changed_at, source, raw_event_id, event_id
+        tenant_id, realm_id, entity, remote_id, operation, changed_at, source, raw_event_id, event_id, sync_token
     ) VALUES (
         p_tenant_id, p_realm_id, p_entity, p_remote_id, p_operation, p_changed_at, p_source, p_raw_event_id,
-        p_event_id
+        p_event_id, p_sync_token
     )
-    ON CONFLICT ON CONSTRAINT inbound_changes_one_per_change DO UPDATE SET seen = c.seen + 1
-    RETURNING CASE WHEN c.seen = 1 THEN c.change_id END INTO v_id;
+    ON CONFLICT ON CONSTRAINT inbound_changes_one_per_change DO NOTHING
+    RETURNING c.change_id INTO v_id;
+    IF v_id IS NULL THEN
+        -- Same entity, id, second and operation: seen again. QuickBooks stamps LastUpdatedTime to
+        -- the second, so a change already processed and now reported with another SyncToken is a
+        -- second change in that second: the row is reopened (processed again against the entity).
+        SELECT c.change_id, c.status, c.sync_token INTO v_id, v_status, v_token
+        FROM sync.inbound_changes AS c
+        WHERE c.tenant_id = p_tenant_id AND c.realm_id = p_realm_id AND c.entity = p_entity
+            AND c.remote_id = p_remote_id AND c.changed_at = p_changed_at AND c.operation = p_operation
+        FOR UPDATE;
+        v_reopen := v_status <> 'pending' AND p_sync_token IS NOT NULL AND v_token IS DISTINCT FROM p_sync_token;
+        UPDATE sync.inbound_changes AS c SET
+            seen = c.seen + 1,
+            sync_token = coalesce(p_sync_token, c.sync_token),
+            status = CASE WHEN v_reopen THEN 'pending' ELSE c.status END,
+            outcome = CASE WHEN v_reopen THEN NULL ELSE c.outcome END,
+            attempts = CASE WHEN v_reopen THEN 0 ELSE c.attempts END,
+            processed_at = CASE WHEN v_reopen THEN NULL ELSE c.processed_at END
+        WHERE c.tenant_id = p_tenant_id AND c.change_id = v_id;
+        IF NOT v_reopen THEN
+            v_id := NULL;
+        END IF;
+    END IF;
     IF v_id IS NOT NULL THEN
         PERFORM pg_notify('pgbooks_inbound', p_tenant_id);
     END IF;
@@ -63,10 +89,10 @@ END
 $$;
 
 COMMENT ON FUNCTION logic.inbound_change__capture(
-    text, text, text, text, text, timestamptz, text, bigint, text
+    text, text, text, text, text, timestamptz, text, bigint, text, text
 ) IS
-'Records one QuickBooks change once (same entity, id, time and operation, or same CloudEvents id = seen again); '
-'true when it is new.';
+'Records one QuickBooks change once (same entity, id, time and operation, or same CloudEvents id = seen again; '
+'a processed change reported with another SyncToken is reopened); true when it is new or reopened.';
 
 CREATE FUNCTION logic.inbound__tenant_of(p_tenant_id text, p_realm_id text)
 RETURNS text

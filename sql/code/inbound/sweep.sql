@@ -98,7 +98,8 @@ BEGIN
                 IF logic.inbound_change__capture(
                     p_tenant_id, v_realm, v_entity, v_obj ->> 'Id',
                     CASE WHEN v_obj ->> 'status' = 'Deleted' THEN 'Delete' ELSE 'Update' END,
-                    coalesce((v_obj #>> '{MetaData,LastUpdatedTime}')::timestamptz, v_now), 'cdc'
+                    coalesce((v_obj #>> '{MetaData,LastUpdatedTime}')::timestamptz, v_now), 'cdc',
+                    p_sync_token => v_obj ->> 'SyncToken'
                 ) THEN
                     v_new := v_new + 1;
                 END IF;

@@ -20,6 +20,7 @@ CREATE TABLE sync.inbound_changes (
     detail jsonb NOT NULL DEFAULT '{}',
     received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     processed_at timestamptz,
+    sync_token text,
     PRIMARY KEY (tenant_id, change_id),
     CONSTRAINT inbound_changes_one_per_change UNIQUE (tenant_id, realm_id, entity, remote_id, changed_at, operation),
     CONSTRAINT inbound_changes_operation_known CHECK (
@@ -38,6 +39,9 @@ COMMENT ON TABLE sync.inbound_changes IS
 '[audit: skip] a capture queue (webhook and sweep repeats bump seen); every effect it has on the books '
 '(exceptions, transactions, overrides, remote links) is audited where it lands.';
 COMMENT ON COLUMN sync.inbound_changes.tenant_id IS 'Owning tenant.';
+COMMENT ON COLUMN sync.inbound_changes.sync_token IS
+'SyncToken of the version reported (CDC) or processed: QuickBooks stamps LastUpdatedTime to the second, so a '
+'processed change reported again with another SyncToken is a second change in that second and is reopened.';
 COMMENT ON COLUMN sync.inbound_changes.change_id IS 'Surrogate key, increasing in arrival order.';
 COMMENT ON COLUMN sync.inbound_changes.realm_id IS 'QuickBooks company the change happened in.';
 COMMENT ON COLUMN sync.inbound_changes.entity IS 'QuickBooks entity (Invoice, Payment, Customer, ...).';
