@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -73,3 +74,49 @@ def test_inbound_cli_end_to_end(two_way: TwoWay) -> None:
     assert status["tenants"][0]["open_conflicts"] == 0 and status["tenants"][0]["pending"] == 0
     merge_usage = _pgbooks(url, "merge", "1", "--take", "nonsense", "--reason", "x")
     assert merge_usage.returncode == 2
+
+
+@pytest.mark.cli("inbound process", "inbound run")
+def test_inbound_process_once_and_run_until_sigterm(two_way: TwoWay) -> None:
+    url = two_way.books.db_url
+    ok = _pgbooks(url, "policy", "Invoice", "PrivateNote", "qbo_wins", "--json")
+    assert ok.returncode == 0, ok.stderr
+    oid = two_way.order()
+    two_way.deliver()
+    inv = two_way.document(oid)
+
+    # process: applies what is pending (a change captured as a webhook would), once.
+    edited = two_way.edit("Invoice", inv["remote_id"], PrivateNote="by hand")
+    two_way.db.execute(
+        "SELECT logic.inbound_change__capture(%s, %s, 'Invoice', %s, 'Update', %s, 'manual')",
+        (two_way.tenant, two_way.realm, inv["remote_id"], edited["MetaData"]["LastUpdatedTime"]),
+    )
+    once = _json(_pgbooks(url, "process", "--json"))
+    assert once["applied"] == 1 and once["outcomes"] == {"accepted": 1}, once
+    assert _pgbooks(url, "process").stdout.startswith("applied 0 change(s)")
+
+    # run: a later edit is found by its own CDC sweep when due; SIGTERM is a clean stop (exit 0).
+    two_way.edit("Invoice", inv["remote_id"], PrivateNote="second edit")
+    two_way.db.execute(
+        "UPDATE sync.inbound_realms SET next_sweep_at = now() WHERE tenant_id = %s",
+        (two_way.tenant,),
+    )
+    env = {**os.environ, "DATABASE_URL": url, "PGBOOKS_TENANT": "acme"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pgbooks", "inbound", "run", "--poll", "0.2", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        rows = two_way.wait_changes(
+            lambda rs: any(r["source"] == "cdc" and r["status"] == "applied" for r in rs), 60
+        )
+        assert any(r["source"] == "cdc" and r["outcome"] == "accepted" for r in rows), rows
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["applied"] >= 1
+    assert "Traceback" not in err

@@ -12,6 +12,7 @@ import getpass
 import json
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ import psycopg
 import typer
 
 from pgbooks import exitcodes
-from pgbooks.config import load_settings, redact_url
+from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.output import emit, fail
 
 app = typer.Typer(
@@ -165,16 +166,30 @@ def process_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> No
 @app.command("run")
 def run_cmd(
     poll: float = typer.Option(1.0, "--poll", help="Seconds between polls (LISTEN wakes earlier)."),
+    as_json: bool = JSON_OPT,
 ) -> None:
-    """Apply inbound changes as they arrive and sweep each realm when due, until stopped."""
+    """Apply inbound changes as they arrive and sweep each realm when due, until SIGTERM/SIGINT
+    (a clean stop: exit 0 with what was applied)."""
     from pgbooks.inbound.runner import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        asyncio.run(run_forever(load_settings().database_url, asyncio.Event(), poll))
-    except KeyboardInterrupt:
-        raise typer.Exit(exitcodes.OK) from None
+    url = load_settings().database_url
+    check_database(url)  # unreachable at start: exit 4; retried once running
+
+    async def _run() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_forever(url, stop, poll)
+
+    stats = asyncio.run(_run())
+    emit(
+        {"applied": stats.applied, "retried": stats.retried, "outcomes": stats.outcomes},
+        as_json=as_json,
+        human=f"stopped: applied {stats.applied} change(s): {stats.outcomes}",
+    )
 
 
 @app.command("status")
