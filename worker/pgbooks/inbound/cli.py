@@ -8,19 +8,17 @@ attention (``status``: open conflicts or failed changes), 4 database unreachable
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import logging
-import os
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import typer
 
 from pgbooks import exitcodes
+from pgbooks.clidb import actor as actor_of
+from pgbooks.clidb import connect, optional_tenant, require_tenant
 from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.output import emit, fail
 
@@ -37,36 +35,6 @@ EXCEPTION_ARG = typer.Argument(..., help="CONFLICT_REVIEW exception id (pgbooks 
 TAKE_OPT = typer.Option(
     ..., "--take", help="FIELD=ours | FIELD=theirs | FIELD=<JSON value>; one per field."
 )
-
-
-def _tenant(tenant: str | None, required: bool = True) -> str | None:
-    value = tenant or os.environ.get("PGBOOKS_TENANT")
-    if required and not value:
-        fail("no tenant: pass --tenant or set PGBOOKS_TENANT")
-        raise typer.Exit(exitcodes.USAGE)
-    return value
-
-
-def _actor(actor: str | None) -> str:
-    return actor or os.environ.get("PGBOOKS_USER") or getpass.getuser()
-
-
-@contextmanager
-def _connect(actor: str | None = None) -> Iterator[psycopg.Connection[Any]]:
-    url = load_settings().database_url
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        fail(f"cannot reach {redact_url(url)}: {exc}")
-        raise typer.Exit(exitcodes.NO_DATABASE) from exc
-    with conn:
-        conn.execute("SELECT set_config('pgbooks.user', %s, false)", (_actor(actor),))
-        try:
-            yield conn
-        except psycopg.Error as exc:
-            diag = exc.diag.message_primary or str(exc)
-            fail(f"{exc.sqlstate or ''} {diag}".strip())
-            raise typer.Exit(exitcodes.ERROR) from exc
 
 
 def _seconds(value: float | None) -> str | None:
@@ -89,8 +57,8 @@ def enable_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Enable two-way sync for a connected tenant (verifier token, CDC overlap, sweep bounds)."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         row = conn.execute(
             "SELECT api.inbound_realm__configure(%s, %s, %s, %s::interval, %s::interval,"
             " %s::interval)",
@@ -123,7 +91,7 @@ def sweep_cmd(
     from pgbooks.inbound.runner import run_once
 
     url = load_settings().database_url
-    t = _tenant(tenant, required=False)
+    t = optional_tenant(tenant)
     try:
         swept, stats = asyncio.run(run_once(url, t, sweep=True, force=not due_only))
     except psycopg.OperationalError as exc:
@@ -155,7 +123,7 @@ def process_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> No
     from pgbooks.inbound.runner import run_once
 
     url = load_settings().database_url
-    _swept, stats = asyncio.run(run_once(url, _tenant(tenant, required=False), sweep=False))
+    _swept, stats = asyncio.run(run_once(url, optional_tenant(tenant), sweep=False))
     emit(
         {"applied": stats.applied, "retried": stats.retried, "outcomes": stats.outcomes},
         as_json=as_json,
@@ -195,10 +163,8 @@ def run_cmd(
 @app.command("status")
 def status_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> None:
     """Per tenant: CDC watermark, next sweep, pending / failed changes, open conflicts."""
-    with _connect() as conn:
-        cur = conn.execute(
-            "SELECT * FROM api.inbound__status(%s)", (_tenant(tenant, required=False),)
-        )
+    with connect() as conn:
+        cur = conn.execute("SELECT * FROM api.inbound__status(%s)", (optional_tenant(tenant),))
         names = [c.name for c in cur.description or []]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     lines = [
@@ -225,8 +191,8 @@ def policy_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Set the conflict policy of a field (amounts, tax and lines are always review)."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         row = conn.execute(
             "SELECT api.conflict_policy__set(%s, %s, %s, %s, %s)",
             (t, entity, field, None if policy == "default" else policy, note),
@@ -240,7 +206,7 @@ def policy_cmd(
 
 
 def _settle(sql: str, args: tuple[Any, ...], actor: str | None, as_json: bool = False) -> None:
-    with _connect(actor) as conn:
+    with connect(actor) as conn:
         row = conn.execute(sql, args).fetchone()
     assert row is not None
     res = row[0]
@@ -262,7 +228,7 @@ def take_ours_cmd(
     """Resolve a CONFLICT_REVIEW with pgbooks' values (the document is sent again)."""
     _settle(
         "SELECT api.conflict__take_ours(%s, %s, %s, %s)",
-        (_tenant(tenant), exception_id, reason, _actor(actor)),
+        (require_tenant(tenant), exception_id, reason, actor_of(actor)),
         actor,
         as_json,
     )
@@ -279,7 +245,7 @@ def take_theirs_cmd(
     """Resolve a CONFLICT_REVIEW with QuickBooks' values (kept as the local record)."""
     _settle(
         "SELECT api.conflict__take_theirs(%s, %s, %s, %s)",
-        (_tenant(tenant), exception_id, reason, _actor(actor)),
+        (require_tenant(tenant), exception_id, reason, actor_of(actor)),
         actor,
         as_json,
     )
@@ -313,7 +279,7 @@ def merge_cmd(
 
     _settle(
         "SELECT api.conflict__merge(%s, %s, %s, %s, %s)",
-        (_tenant(tenant), exception_id, Jsonb(choices), reason, _actor(actor)),
+        (require_tenant(tenant), exception_id, Jsonb(choices), reason, actor_of(actor)),
         actor,
         as_json,
     )

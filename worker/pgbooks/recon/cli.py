@@ -7,19 +7,15 @@ The tenant comes from ``--tenant`` or ``PGBOOKS_TENANT``; the actor from ``--act
 
 from __future__ import annotations
 
-import getpass
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import typer
 
 from pgbooks import exitcodes
 from pgbooks.bank import StatementParseError
-from pgbooks.config import load_settings, redact_url
+from pgbooks.clidb import actor as actor_of
+from pgbooks.clidb import connect, require_tenant
 from pgbooks.output import QUIET_OPT, emit, fail, progress
 from pgbooks.recon.importer import build_document, store_document
 
@@ -53,36 +49,6 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(exceptions_app, name="exceptions")
 
 
-def _tenant(tenant: str | None) -> str:
-    value = tenant or os.environ.get("PGBOOKS_TENANT")
-    if not value:
-        fail("no tenant: pass --tenant or set PGBOOKS_TENANT")
-        raise typer.Exit(exitcodes.USAGE)
-    return value
-
-
-def _actor(actor: str | None) -> str:
-    return actor or os.environ.get("PGBOOKS_USER") or getpass.getuser()
-
-
-@contextmanager
-def _connect(actor: str | None = None) -> Iterator[psycopg.Connection[Any]]:
-    url = load_settings().database_url
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError as exc:
-        fail(f"cannot reach {redact_url(url)}: {exc}")
-        raise typer.Exit(exitcodes.NO_DATABASE) from exc
-    with conn:
-        conn.execute("SELECT set_config('pgbooks.user', %s, false)", (_actor(actor),))
-        try:
-            yield conn
-        except psycopg.Error as exc:
-            diag = exc.diag.message_primary or str(exc)
-            fail(f"{exc.sqlstate or ''} {diag}".strip())
-            raise typer.Exit(exitcodes.ERROR) from exc
-
-
 @bank_app.command("import")
 def import_cmd(
     file: Path = FILE_ARG,
@@ -103,8 +69,8 @@ def import_cmd(
 
     A progress bar (read, parse, store) shows on a terminal (stderr), never with --json or
     --quiet. Exit 1 when the file is refused (the message names the line)."""
-    t = _tenant(tenant)
-    with _connect(actor) as conn, progress(quiet=as_json or quiet) as bar:
+    t = require_tenant(tenant)
+    with connect(actor) as conn, progress(quiet=as_json or quiet) as bar:
         task = bar.add_task(f"read {file.name}", total=3)
         data = file.read_bytes()
         bar.update(task, advance=1, description=f"parse {file.name} ({len(data):,} bytes)")
@@ -142,8 +108,8 @@ def match_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Match payouts to bank deposits (reference, amount + date window, batches)."""
-    t = _tenant(tenant)
-    with _connect(actor) as conn:
+    t = require_tenant(tenant)
+    with connect(actor) as conn:
         row = conn.execute("SELECT api.bank__match(%s, %s)", (t, window_days)).fetchone()
     assert row is not None
     res = row[0]
@@ -156,8 +122,8 @@ def match_cmd(
 @recon_app.command("unmatched")
 def unmatched_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> None:
     """List payouts and bank deposits without a match."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         cur = conn.execute(
             "SELECT side, key, amount, currency, on_date, age_days, reason"
             " FROM analytics.rpt_bank_unmatched WHERE tenant_id = %s ORDER BY side, on_date, key",
@@ -184,8 +150,8 @@ def refresh_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Fold the days changed since the last refresh into the reconciliation rollup."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         row = conn.execute("SELECT api.recon_rollup__refresh(%s, %s)", (t, all_days)).fetchone()
     assert row is not None
     emit({"days": row[0]}, as_json=as_json, human=f"{row[0]} day(s) recomputed")
@@ -202,8 +168,8 @@ def list_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List exceptions, oldest first."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         cur = conn.execute(
             "SELECT * FROM api.exception__list(%s, %s, %s, %s)",
             (t, None if status == "all" else status, reason_code, limit),
@@ -223,8 +189,8 @@ def show_cmd(
     exception_id: int = EXCEPTION_ARG, tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT
 ) -> None:
     """Show one exception: message, detail, QuickBooks fault, diff preview, remedy."""
-    t = _tenant(tenant)
-    with _connect() as conn:
+    t = require_tenant(tenant)
+    with connect() as conn:
         row = conn.execute("SELECT api.exception__show(%s, %s)", (t, exception_id)).fetchone()
     assert row is not None
     data: dict[str, Any] = row[0]
@@ -240,12 +206,12 @@ def _act(
     actor: str | None,
     as_json: bool,
 ) -> None:
-    t = _tenant(tenant)
+    t = require_tenant(tenant)
     if not reason.strip():
         fail("--reason must not be empty")
         raise typer.Exit(exitcodes.USAGE)
-    with _connect(actor) as conn:
-        row = conn.execute(_ACTIONS[action], (t, target, reason, _actor(actor))).fetchone()
+    with connect(actor) as conn:
+        row = conn.execute(_ACTIONS[action], (t, target, reason, actor_of(actor))).fetchone()
     assert row is not None
     res: dict[str, Any] = row[0]
     if "retried" in res:
