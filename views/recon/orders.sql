@@ -2,7 +2,7 @@
 -- document of an order is books.documents (source_type order, source_id channel:order, role
 -- main). An order is reconciled when it has a deliverable document whose total equals the
 -- order's stated total to the cent; everything else says why (no document, blocked by an
--- exception, draft, amount difference, test order, per-payout posting). The per-tenant summary
+-- exception, draft, amount difference, test order not booked, per-payout posting). The per-tenant summary
 -- (rpt_recon_summary, rpt_recon_accuracy) is fast by design: a rollup per day plus a live
 -- recomputation of the days changed since the last refresh (sql/code/bank/rollup.sql marks them).
 
@@ -22,7 +22,8 @@ SELECT
     d.total_amount AS document_total,
     d.total_amount - o.stated_total AS difference,
     CASE
-        WHEN o.is_test THEN 'test_order'
+        -- a test order books decided to book (books.tenant_settings.test_orders) reconciles as any other
+        WHEN o.is_test AND d.document_id IS NULL THEN 'test_order'
         WHEN d.document_id IS NULL AND s.posting_mode = 'per_payout' THEN 'booked_in_payout_summary'
         WHEN d.document_id IS NULL THEN 'no_document'
         WHEN d.status = 'blocked' THEN 'blocked'
