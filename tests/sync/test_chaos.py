@@ -112,3 +112,29 @@ def test_janitor_runs_on_pgqueuers_scheduler_once_for_all_workers(books: Books) 
         "SELECT count(*) FROM pgq.pgqueuer_schedules WHERE entrypoint = 'sync_janitor'"
     ).fetchone()
     assert schedules == (1,)
+
+
+def test_reconciliation_rollup_is_refreshed_on_pgqueuers_scheduler(books: Books) -> None:
+    books.db.execute(
+        "INSERT INTO books.recon_dirty (tenant_id, day) VALUES (%s, current_date), (%s, %s)",
+        (books.tenant_id, books.tenant_id, "2026-01-05"),
+    )
+
+    async def run_until_refreshed() -> None:
+        worker = Worker(books.db_url, "r1", WorkerConfig(loops=1, janitor_every=1, recon_every=1))
+        task = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            marks = books.db.execute("SELECT count(*) FROM books.recon_dirty").fetchone()
+            if marks == (0,):
+                break
+            await asyncio.sleep(0.2)
+        worker.stop.set()
+        await task
+
+    asyncio.run(run_until_refreshed())
+    assert books.db.execute("SELECT count(*) FROM books.recon_dirty").fetchone() == (0,)
+    schedules = books.db.execute(
+        "SELECT count(*) FROM pgq.pgqueuer_schedules WHERE entrypoint = 'recon_refresh'"
+    ).fetchone()
+    assert schedules == (1,)

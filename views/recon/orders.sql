@@ -206,6 +206,28 @@ COMMENT ON FUNCTION api.recon_rollup__refresh(text, boolean) IS
 'off) from analytics.rpt_order_reconciliation and clears their marks, in one statement; returns the number of '
 'days recomputed. Safe to run concurrently with writers (pgbooks recon refresh).';
 
+CREATE FUNCTION api.recon_rollup__refresh_due()
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant text;
+    v_days integer := 0;
+BEGIN
+    FOR v_tenant IN SELECT DISTINCT m.tenant_id FROM books.recon_dirty AS m ORDER BY 1 LOOP
+        v_days := v_days + api.recon_rollup__refresh(v_tenant);
+    END LOOP;
+    RETURN v_days;
+END;
+$$;
+
+COMMENT ON FUNCTION api.recon_rollup__refresh_due() IS
+'Refreshes the rollup of every tenant with changed days (api.recon_rollup__refresh per tenant, in tenant order); '
+'returns the days recomputed. Run by the worker on pgqueuer''s scheduler (schedule recon_refresh).';
+
 GRANT SELECT ON analytics.rpt_order_reconciliation, analytics.rpt_recon_summary, analytics.rpt_recon_accuracy
 TO pgbooks_analyst, pgbooks_operator;
-GRANT EXECUTE ON FUNCTION api.recon_rollup__refresh(text, boolean) TO pgbooks_worker, pgbooks_operator;
+GRANT EXECUTE ON FUNCTION api.recon_rollup__refresh(text, boolean), api.recon_rollup__refresh_due()
+TO pgbooks_worker, pgbooks_operator;

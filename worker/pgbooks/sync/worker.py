@@ -6,7 +6,9 @@
   idle loops start at once; a short poll covers a missed notification.
 * A housekeeping loop heartbeats this worker's claims. The janitor (``api.outbox__reap``) runs on
   pgqueuer's scheduler (schedule ``sync_janitor``, one run per tick across all workers); without
-  pgqueuer (``use_pgqueuer=False``) the housekeeping loop runs it.
+  pgqueuer (``use_pgqueuer=False``) the housekeeping loop runs it. The same scheduler refreshes the
+  reconciliation rollup (schedule ``recon_refresh``, ``api.recon_rollup__refresh_due``, every
+  ``recon_every`` s, default 60).
 * 401 -> one token refresh (under the realm's advisory lock) and one resend; 5010 on an update ->
   re-read, ``api.outbox__reapply`` decides, resend inside the same claim.
 """
@@ -61,6 +63,7 @@ class WorkerConfig:
     busy_poll: float = 0.02
     use_pgqueuer: bool = True
     janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
+    recon_every: int = 60  # seconds between reconciliation rollup refreshes (same scheduler)
 
 
 def _jsonb(value: Any) -> Jsonb:
@@ -197,6 +200,26 @@ class Worker:
 
         return sync_janitor
 
+    def _recon_job(self, conn: psycopg.AsyncConnection[Any]) -> Any:
+        from pgqueuer.models import Schedule
+
+        async def recon_refresh(schedule: Schedule) -> None:
+            # folds the days changed since the last refresh into books.recon_rollup, so the
+            # per-tenant summary's live part stays small without an operator running it
+            cur = await conn.execute("SELECT api.recon_rollup__refresh_due()")
+            row = await cur.fetchone()
+            if row and row[0]:
+                log.info("reconciliation rollup: %s changed day(s) refreshed", row[0])
+
+        return recon_refresh
+
+    @staticmethod
+    def _every(seconds: int) -> str:
+        """A cron expression for "every N seconds" (6 fields below a minute, else minutes)."""
+        if seconds < 60:
+            return f"* * * * * */{max(seconds, 1)}"
+        return f"*/{max(seconds // 60, 1)} * * * *"
+
     async def _scheduler(self) -> None:
         """The janitor on pgqueuer's scheduler: one run per tick across ALL workers (the schedule
         row is taken by one of them), every ``janitor_every`` seconds (6-field cron)."""
@@ -216,8 +239,11 @@ class Worker:
             try:
                 sm = SchedulerManager(Queries(PsycopgDriver(sm_conn)))
 
-                sm.schedule("sync_janitor", f"* * * * * */{self.cfg.janitor_every}")(
+                sm.schedule("sync_janitor", self._every(self.cfg.janitor_every))(
                     self._janitor_job(conn)
+                )
+                sm.schedule("recon_refresh", self._every(self.cfg.recon_every))(
+                    self._recon_job(conn)
                 )
 
                 runner = asyncio.create_task(sm.run())
