@@ -8,6 +8,12 @@ AS $$
 DECLARE
     v_row books.tenant_settings;
 BEGIN
+    -- read first: called several times per derivation, and an INSERT that conflicts still fires
+    -- the table's statement triggers (audit, recon marks) for nothing
+    SELECT * INTO v_row FROM books.tenant_settings WHERE tenant_id = p_tenant_id;
+    IF found THEN
+        RETURN v_row;
+    END IF;
     INSERT INTO books.tenant_settings (tenant_id) VALUES (p_tenant_id)
     ON CONFLICT (tenant_id) DO NOTHING;
     SELECT * INTO STRICT v_row FROM books.tenant_settings WHERE tenant_id = p_tenant_id;
