@@ -268,7 +268,7 @@ DECLARE
     v_message text;
     v_http integer;
     v_id bigint;
-    v_dup bigint;
+    v_stored record;
     v_result text;
     v_sqlstate text;
 BEGIN
@@ -301,48 +301,16 @@ BEGIN
     END IF;
     v_topic := CASE jsonb_typeof(v_payload) WHEN 'array' THEN 'cloudevents' WHEN 'object' THEN 'eventNotifications' END;
 
-    IF v_reason IS NOT NULL THEN
-        INSERT INTO ingest.raw_events AS e (
-            tenant_id, platform, channel_id, topic, delivery_id, dedupe_key, headers, body, body_bytes,
-            body_truncated, body_sha256, signature_result, status, reason_code, message, processed_at
-        ) VALUES (
-            v_store_tenant, 'quickbooks', 'quickbooks', v_topic, v_delivery_id, v_dedupe_key, v_headers, p_body,
-            coalesce(p_body_bytes, octet_length(p_body)), p_body_truncated, v_sha256, p_signature_result,
-            'rejected', v_reason, v_message, clock_timestamp()
-        ) RETURNING e.raw_event_id INTO v_id;
-        RETURN QUERY SELECT v_id, 'rejected'::text, v_reason, v_message, NULL::bigint, v_http;
+    SELECT st.* INTO v_stored FROM logic.raw_event__store(
+        v_store_tenant, 'quickbooks', 'quickbooks', 'webhook', v_topic, v_delivery_id, v_dedupe_key, v_headers,
+        p_body, p_body_bytes, p_body_truncated, v_sha256, p_signature_result, v_reason, v_message, v_http
+    ) AS st;
+    IF v_stored.status <> 'pending' THEN
+        RETURN QUERY SELECT v_stored.raw_event_id, v_stored.status, v_stored.reason_code, v_stored.message,
+            v_stored.duplicate_of, v_stored.http_status;
         RETURN;
     END IF;
-
-    INSERT INTO ingest.raw_events AS e (
-        tenant_id, platform, channel_id, topic, delivery_id, dedupe_key, headers, body, body_bytes,
-        body_truncated, body_sha256, signature_result, status
-    ) VALUES (
-        v_store_tenant, 'quickbooks', 'quickbooks', v_topic, v_delivery_id, v_dedupe_key, v_headers, p_body,
-        coalesce(p_body_bytes, octet_length(p_body)), FALSE, v_sha256, p_signature_result, 'pending'
-    )
-    ON CONFLICT (tenant_id, platform, channel_id, dedupe_key)
-    WHERE status IN ('pending', 'applied', 'quarantined') DO NOTHING
-    RETURNING e.raw_event_id INTO v_id;
-
-    IF v_id IS NULL THEN
-        SELECT e.raw_event_id INTO v_id
-        FROM ingest.raw_events AS e
-        WHERE e.tenant_id = v_store_tenant AND e.platform = 'quickbooks' AND e.channel_id = 'quickbooks'
-            AND e.dedupe_key = v_dedupe_key AND e.status IN ('pending', 'applied', 'quarantined');
-        v_message := format('notification %s was already received as raw event %s; not applied again',
-            v_dedupe_key, v_id);
-        INSERT INTO ingest.raw_events AS e (
-            tenant_id, platform, channel_id, topic, delivery_id, dedupe_key, headers, body, body_bytes,
-            body_truncated, body_sha256, signature_result, status, reason_code, message, duplicate_of, processed_at
-        ) VALUES (
-            v_store_tenant, 'quickbooks', 'quickbooks', v_topic, v_delivery_id, v_dedupe_key, v_headers, p_body,
-            coalesce(p_body_bytes, octet_length(p_body)), FALSE, v_sha256, p_signature_result,
-            'duplicate', 'DUPLICATE_DELIVERY', v_message, v_id, clock_timestamp()
-        ) RETURNING e.raw_event_id INTO v_dup;
-        RETURN QUERY SELECT v_dup, 'duplicate'::text, 'DUPLICATE_DELIVERY'::text, v_message, v_id, 200;
-        RETURN;
-    END IF;
+    v_id := v_stored.raw_event_id;
 
     -- Stored. Now parse (a subtransaction: a bad notification is quarantined, never lost).
     BEGIN

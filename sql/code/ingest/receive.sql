@@ -92,6 +92,90 @@ $$;
 COMMENT ON FUNCTION logic.raw_event__header(jsonb, text[]) IS
 'First non-blank header among the given lower-case names (e.g. the X-Shopify- and bare Shopify- spellings).';
 
+CREATE FUNCTION logic.raw_event__store(
+    p_tenant_id text,
+    p_platform text,
+    p_channel_id text,
+    p_source text,
+    p_topic text,
+    p_delivery_id text,
+    p_dedupe_key text,
+    p_headers jsonb,
+    p_body bytea,
+    p_body_bytes bigint,
+    p_body_truncated boolean,
+    p_sha256 bytea,
+    p_signature_result text,
+    p_reason text,
+    p_message text,
+    p_http integer
+) RETURNS TABLE (
+    raw_event_id bigint, status text, reason_code text, message text, duplicate_of bigint, http_status integer
+)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_id bigint;
+    v_duplicate_id bigint;
+    v_message text;
+BEGIN
+    -- Refused (p_reason given): kept verbatim with the reason, nothing else happens.
+    IF p_reason IS NOT NULL THEN
+        INSERT INTO ingest.raw_events AS e (
+            tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+            body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
+            processed_at
+        ) VALUES (
+            p_tenant_id, p_platform, p_channel_id, p_source, p_topic, p_delivery_id, p_dedupe_key, p_headers,
+            p_body, coalesce(p_body_bytes, octet_length(p_body)), p_body_truncated, p_sha256,
+            p_signature_result, 'rejected', p_reason, p_message, clock_timestamp()
+        ) RETURNING e.raw_event_id INTO v_id;
+        RETURN QUERY SELECT v_id, 'rejected'::text, p_reason, p_message, NULL::bigint, p_http;
+        RETURN;
+    END IF;
+
+    INSERT INTO ingest.raw_events AS e (
+        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+        body_bytes, body_truncated, body_sha256, signature_result, status
+    ) VALUES (
+        p_tenant_id, p_platform, p_channel_id, p_source, p_topic, p_delivery_id, p_dedupe_key, p_headers,
+        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, p_sha256, p_signature_result, 'pending'
+    )
+    ON CONFLICT (tenant_id, platform, channel_id, dedupe_key)
+    WHERE status IN ('pending', 'applied', 'quarantined') DO NOTHING
+    RETURNING e.raw_event_id INTO v_id;
+    IF v_id IS NOT NULL THEN
+        RETURN QUERY SELECT v_id, 'pending'::text, NULL::text, NULL::text, NULL::bigint, 200;
+        RETURN;
+    END IF;
+
+    -- Same delivery already stored (READ COMMITTED: this statement sees the row ON CONFLICT saw).
+    SELECT e.raw_event_id INTO v_id
+    FROM ingest.raw_events AS e
+    WHERE e.tenant_id = p_tenant_id AND e.platform = p_platform AND e.channel_id = p_channel_id
+        AND e.dedupe_key = p_dedupe_key AND e.status IN ('pending', 'applied', 'quarantined');
+    v_message := format('delivery %s was already received as raw event %s; not applied again', p_dedupe_key, v_id);
+    INSERT INTO ingest.raw_events AS e (
+        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
+        body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
+        duplicate_of, processed_at
+    ) VALUES (
+        p_tenant_id, p_platform, p_channel_id, p_source, p_topic, p_delivery_id, p_dedupe_key, p_headers,
+        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, p_sha256, p_signature_result,
+        'duplicate', 'DUPLICATE_DELIVERY', v_message, v_id, clock_timestamp()
+    ) RETURNING e.raw_event_id INTO v_duplicate_id;
+    RETURN QUERY SELECT v_duplicate_id, 'duplicate'::text, 'DUPLICATE_DELIVERY'::text, v_message, v_id, 200;
+END
+$$;
+
+COMMENT ON FUNCTION logic.raw_event__store(
+    text, text, text, text, text, text, text, jsonb, bytea, bigint, boolean, bytea, text, text, text, integer
+) IS
+'The storage core of every delivery (platform webhooks, QuickBooks notifications): rejected with its reason, '
+'pending, or duplicate of the live row with the same dedupe key; returns the row and the HTTP status to answer.';
+
 CREATE FUNCTION api.raw_event__receive(
     p_tenant_id text,
     p_platform text,
@@ -122,8 +206,7 @@ DECLARE
     v_reason text;
     v_message text;
     v_http integer;
-    v_id bigint;
-    v_duplicate_id bigint;
+    v_stored record;
 BEGIN
     IF p_platform IS NULL OR p_platform NOT IN ('shopify', 'woocommerce', 'stripe', 'custom') THEN
         RAISE EXCEPTION USING
@@ -185,54 +268,16 @@ BEGIN
     END IF;
     v_dedupe_key := coalesce(v_delivery_id, 'sha256:' || encode(v_sha256, 'hex'));
 
-    IF v_reason IS NOT NULL THEN
-        INSERT INTO ingest.raw_events AS e (
-            tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
-            body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
-            processed_at
-        ) VALUES (
-            p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
-            p_body, coalesce(p_body_bytes, octet_length(p_body)), p_body_truncated, v_sha256,
-            p_signature_result, 'rejected', v_reason, v_message, clock_timestamp()
-        ) RETURNING e.raw_event_id INTO v_id;
-        RETURN QUERY SELECT v_id, 'rejected'::text, v_reason, v_message, NULL::bigint, v_http;
-        RETURN;
-    END IF;
-
-    INSERT INTO ingest.raw_events AS e (
-        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
-        body_bytes, body_truncated, body_sha256, signature_result, status
-    ) VALUES (
-        p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
-        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, v_sha256, p_signature_result, 'pending'
-    )
-    ON CONFLICT (tenant_id, platform, channel_id, dedupe_key)
-    WHERE status IN ('pending', 'applied', 'quarantined') DO NOTHING
-    RETURNING e.raw_event_id INTO v_id;
-
-    IF v_id IS NOT NULL THEN
+    SELECT st.* INTO v_stored FROM logic.raw_event__store(
+        p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers, p_body,
+        p_body_bytes, p_body_truncated, v_sha256, p_signature_result, v_reason, v_message, v_http
+    ) AS st;
+    IF v_stored.status = 'pending' THEN
         -- Wake the processors (LISTEN pgbooks_ingest); delivered at commit, coalesced per transaction.
         PERFORM pg_notify('pgbooks_ingest', p_tenant_id);
-        RETURN QUERY SELECT v_id, 'pending'::text, NULL::text, NULL::text, NULL::bigint, 200;
-        RETURN;
     END IF;
-
-    -- Same delivery already stored (READ COMMITTED: this statement sees the row ON CONFLICT saw).
-    SELECT e.raw_event_id INTO v_id
-    FROM ingest.raw_events AS e
-    WHERE e.tenant_id = p_tenant_id AND e.platform = p_platform AND e.channel_id = p_channel_id
-        AND e.dedupe_key = v_dedupe_key AND e.status IN ('pending', 'applied', 'quarantined');
-    v_message := format('delivery %s was already received as raw event %s', v_dedupe_key, v_id);
-    INSERT INTO ingest.raw_events AS e (
-        tenant_id, platform, channel_id, source, topic, delivery_id, dedupe_key, headers, body,
-        body_bytes, body_truncated, body_sha256, signature_result, status, reason_code, message,
-        duplicate_of, processed_at
-    ) VALUES (
-        p_tenant_id, p_platform, p_channel_id, p_source, v_topic, v_delivery_id, v_dedupe_key, v_headers,
-        p_body, coalesce(p_body_bytes, octet_length(p_body)), FALSE, v_sha256, p_signature_result,
-        'duplicate', 'DUPLICATE_DELIVERY', v_message, v_id, clock_timestamp()
-    ) RETURNING e.raw_event_id INTO v_duplicate_id;
-    RETURN QUERY SELECT v_duplicate_id, 'duplicate'::text, 'DUPLICATE_DELIVERY'::text, v_message, v_id, 200;
+    RETURN QUERY SELECT v_stored.raw_event_id, v_stored.status, v_stored.reason_code, v_stored.message,
+        v_stored.duplicate_of, v_stored.http_status;
 END
 $$;
 
