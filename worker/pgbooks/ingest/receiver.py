@@ -130,6 +130,20 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, int, bool]:
     return b"".join(chunks), size, False
 
 
+def _answer(stored: tuple[Any, ...]) -> JSONResponse:
+    """The HTTP answer to a stored delivery, as the storage function decided it."""
+    raw_event_id, status, reason, message, duplicate_of, http_status = stored
+    payload: dict[str, Any] = {"raw_event_id": raw_event_id, "status": status}
+    if reason is not None:
+        payload["reason_code"] = reason
+        payload["message"] = message
+    if duplicate_of is not None:
+        payload["duplicate_of"] = duplicate_of
+    if http_status >= 400:
+        payload["error"] = reason.lower()
+    return JSONResponse(payload, status_code=http_status)
+
+
 def create_app(config: ReceiverConfig) -> Starlette:
     """The ASGI application (used by ``pgbooks receive``, tests and the benchmark)."""
     pool = ConnectionPool(config.database_url, config.pool_size)
@@ -179,16 +193,7 @@ def create_app(config: ReceiverConfig) -> Starlette:
         except psycopg.OperationalError:
             return _error(503, "store_unavailable", "the delivery could not be stored; retry")
         assert stored is not None
-        raw_event_id, status, reason, message, duplicate_of, http_status = stored
-        payload: dict[str, Any] = {"raw_event_id": raw_event_id, "status": status}
-        if reason is not None:
-            payload["reason_code"] = reason
-            payload["message"] = message
-        if duplicate_of is not None:
-            payload["duplicate_of"] = duplicate_of
-        if http_status >= 400:
-            payload["error"] = reason.lower()
-        return JSONResponse(payload, status_code=http_status)
+        return _answer(stored)
 
     async def quickbooks(request: Request) -> JSONResponse:
         # Store first (api.qbo_webhook__receive), answer at once: the changes are captured as
@@ -215,16 +220,7 @@ def create_app(config: ReceiverConfig) -> Starlette:
         except psycopg.OperationalError:
             return _error(503, "store_unavailable", "the notification could not be stored; retry")
         assert stored is not None
-        raw_event_id, status, reason, message, duplicate_of, http_status = stored
-        payload: dict[str, Any] = {"raw_event_id": raw_event_id, "status": status}
-        if reason is not None:
-            payload["reason_code"] = reason
-            payload["message"] = message
-        if duplicate_of is not None:
-            payload["duplicate_of"] = duplicate_of
-        if http_status >= 400:
-            payload["error"] = reason.lower()
-        return JSONResponse(payload, status_code=http_status)
+        return _answer(stored)
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
