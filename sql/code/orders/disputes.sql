@@ -153,7 +153,7 @@ BEGIN
         finalized_at = coalesce(excluded.finalized_at, d.finalized_at),
         platform_updated_at = excluded.platform_updated_at,
         recorded_at = now()
-    WHERE d.status NOT IN ('won', 'lost', 'accepted', 'closed')
+    WHERE logic.dispute__rank(d.status) < 3  -- a final status never changes
         AND CASE
             WHEN d.platform_updated_at IS NOT NULL AND excluded.platform_updated_at IS NOT NULL
                 THEN excluded.platform_updated_at >= d.platform_updated_at
@@ -180,11 +180,11 @@ DECLARE
     v_event text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        v_event := CASE WHEN NEW.status IN ('won', 'lost', 'accepted', 'closed')
-            THEN 'Dispute' || initcap(NEW.status) ELSE 'DisputeOpened' END;
+        v_event := CASE WHEN logic.dispute__rank(NEW.status) = 3
+            THEN logic.event__status_name('Dispute', NEW.status) ELSE 'DisputeOpened' END;
     ELSIF OLD.status IS DISTINCT FROM NEW.status THEN
         -- DisputeWon, DisputeLost, DisputeAccepted, DisputeClosed, DisputeUnderReview, DisputeNeedsResponse
-        v_event := 'Dispute' || replace(initcap(replace(NEW.status, '_', ' ')), ' ', '');
+        v_event := logic.event__status_name('Dispute', NEW.status);
     ELSE
         v_event := 'DisputeUpdated';
     END IF;

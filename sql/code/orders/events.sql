@@ -61,6 +61,18 @@ CREATE TRIGGER tg_refunds__record_event
 AFTER INSERT OR UPDATE ON orders.refunds
 FOR EACH ROW EXECUTE FUNCTION logic.tg_refunds__record_event();
 
+CREATE FUNCTION logic.event__status_name(p_subject text, p_status text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    -- ('Payout', 'in_transit') -> PayoutInTransit
+    SELECT p_subject || replace(initcap(replace(p_status, '_', ' ')), ' ', '');
+$$;
+
+COMMENT ON FUNCTION logic.event__status_name(text, text) IS
+'Event type for a status change: subject + the status in CamelCase (PayoutInTransit, DisputeWon).';
+
 CREATE FUNCTION logic.tg_payouts__record_event()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -72,7 +84,7 @@ BEGIN
         v_event := 'PayoutCreated';
     ELSIF TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status THEN
         -- PayoutPaid, PayoutFailed, PayoutCanceled, PayoutInTransit, PayoutPending, PayoutScheduled
-        v_event := 'Payout' || replace(initcap(replace(NEW.status, '_', ' ')), ' ', '');
+        v_event := logic.event__status_name('Payout', NEW.status);
     ELSIF (OLD.amount, OLD.arrival_date) IS DISTINCT FROM (NEW.amount, NEW.arrival_date) THEN
         v_event := 'PayoutUpdated';
     ELSE
