@@ -3,9 +3,9 @@
 Per tenant/realm: delivery backlog (deliverable pending + in flight; held or blocked counted
 apart), oldest pending age, documents accepted in the last 5 minutes and hour, failures in the
 last hour, open exceptions, access-token and refresh-token expiry, paused flag, the QuickBooks
-books closing date (as last read), last successful delivery; plus raw webhook events waiting or quarantined. Exit code 3 (needs attention) when a
-realm is paused or not connected, or there are open exceptions or quarantined events; 4 when the
-database is unreachable.
+books closing date (as last read), last successful delivery; plus raw webhook events waiting or
+quarantined. Exit code 3 (needs attention) when a realm is paused or not connected, or there are
+open exceptions or quarantined events; 4 when the database is unreachable.
 """
 
 from __future__ import annotations
