@@ -247,7 +247,7 @@ BEGIN
     -- Three ways a date is closed: the tenant's books setting (closed_through), the QuickBooks
     -- books closing date, and a month closed with close.close_period (books.periods).
     RETURN p_date IS NOT NULL AND (
-        p_date <= logic.books_period__closed_through(p_tenant_id)
+        coalesce(p_date <= logic.books_period__closed_through(p_tenant_id), FALSE)
         OR logic.period__is_closed(p_tenant_id, p_date)
     );
 END;

@@ -62,7 +62,7 @@ $$;
 COMMENT ON FUNCTION logic.qbo_close__record(text, text, date, text) IS
 'Stores the QuickBooks closing date of a tenant''s realm when it changed (one audited write); true when it did.';
 
-CREATE FUNCTION logic.qbo_close__redecide(p_tenant_id text) RETURNS jsonb
+CREATE FUNCTION logic.qbo_close__redecide(p_tenant_id text, p_release boolean DEFAULT TRUE) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
@@ -144,13 +144,15 @@ BEGIN
     END LOOP;
 
     -- 2. Entries held for a QuickBooks close (our exception, or a 6210 answer) whose date is open
-    --    again (the closing date moved back): sent again.
+    --    again (the closing date moved back): sent again. Not right after a 6210 (p_release
+    --    false): QuickBooks refused although its preferences say open, and sending again at once
+    --    would loop; the next scheduled read releases it.
     FOR v_d IN
         SELECT d.document_id, d.version, x.exception_id
         FROM sync.exceptions AS x
         INNER JOIN sync.outbox AS o ON x.tenant_id = o.tenant_id AND x.document_id = o.document_id
         INNER JOIN books.documents AS d ON x.tenant_id = d.tenant_id AND x.document_id = d.document_id
-        WHERE x.tenant_id = p_tenant_id AND x.reason_code = 'PERIOD_CLOSED' AND x.status = 'open'
+        WHERE p_release AND x.tenant_id = p_tenant_id AND x.reason_code = 'PERIOD_CLOSED' AND x.status = 'open'
             AND o.state = 'held' AND d.status = 'ready'
             AND (x.detail ? 'qbo_book_close_date' OR x.qbo_fault #>> '{Error,0,code}' = '6210')
             AND NOT logic.books_period__closed(p_tenant_id, d.txn_date)
@@ -171,9 +173,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION logic.qbo_close__redecide(text) IS
+COMMENT ON FUNCTION logic.qbo_close__redecide(text, boolean) IS
 'Applies the QuickBooks closing date to documents not in QuickBooks yet: hold with PERIOD_CLOSED or move to the '
-'first open day (tenant policy); releases entries held for a QuickBooks close that no longer covers them.';
+'first open day (tenant policy); with p_release, releases entries held for a QuickBooks close that no longer '
+'covers them.';
 
 CREATE FUNCTION api.qbo_close__apply(
     p_tenant_id text, p_realm_id text, p_preferences jsonb, p_source text DEFAULT 'schedule'
@@ -193,7 +196,7 @@ BEGIN
     SELECT q.book_close_date INTO v_previous FROM books.qbo_close_dates AS q
     WHERE q.tenant_id = p_tenant_id AND q.realm_id = p_realm_id;
     v_changed := logic.qbo_close__record(p_tenant_id, p_realm_id, v_close, p_source);
-    v_decided := logic.qbo_close__redecide(p_tenant_id);
+    v_decided := logic.qbo_close__redecide(p_tenant_id, p_source IS DISTINCT FROM 'fault_6210');
     RETURN jsonb_build_object('tenant_id', p_tenant_id, 'realm_id', p_realm_id, 'book_close_date', v_close,
         'previous', v_previous, 'changed', v_changed, 'source', p_source) || v_decided;
 END
