@@ -214,6 +214,29 @@ def test_closing_date_moved_after_discovery_holds_then_schedule_releases(
         (main["document_id"],),
     ).fetchone()
     assert outbox == ("held",)
+    # A late discount while held: never sent, so rewritten in place (no reversal of a document
+    # QuickBooks does not hold), and still held.
+    with db.transaction():
+        db.execute(
+            "UPDATE orders.orders SET stated_total = 189.00, stated_total_discounts = 10.00"
+            " WHERE order_id = %s",
+            (str(ORDER),),
+        )
+        db.execute(
+            "INSERT INTO orders.discount_allocations (tenant_id, channel_id, order_id,"
+            " allocation_id, amount) VALUES ('shop', 'shop1', %s, 'late', 10.00)",
+            (str(ORDER),),
+        )
+    roles = db.execute(
+        "SELECT source_role FROM books.documents WHERE source_type = 'order' AND source_id = %s",
+        (SRC,),
+    ).fetchall()
+    assert roles == [("main",)]
+    changed = _main(db)
+    assert changed["version"] == main["version"] + 1
+    assert changed["txn_date"] == dt.date(2025, 7, 2)
+    _drain(db_url)
+    assert sandbox.admin.entities("SalesReceipt", realm) == []
     # The bookkeeper reopens July in QuickBooks; the scheduled job (pgqueuer scheduler,
     # qbo_close_refresh every second here) reads it and releases the held entry.
     sandbox.admin.preferences({"AccountingInfoPrefs": {"BookCloseDate": None}}, realm)
@@ -226,6 +249,7 @@ def test_closing_date_moved_after_discovery_holds_then_schedule_releases(
     _drain(db_url)
     receipts = sandbox.admin.entities("SalesReceipt", realm)
     assert len(receipts) == 1 and receipts[0]["TxnDate"] == "2025-07-02"
+    assert str(receipts[0]["TotalAmt"]) in ("189", "189.0", "189.00")
     assert _exceptions(db) == {}
     assert _sent_6210(db) == 1
 

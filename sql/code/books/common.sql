@@ -126,7 +126,14 @@ BEGIN
             IS DISTINCT FROM
             (p_doc_type, p_action, p_status, p_txn_date, v_doc_number, p_currency::character(3),
              p_total::numeric(20, 4), v_deps, p_body) THEN
-            IF v_old.txn_date IS NOT NULL AND logic.books_period__closed(p_tenant_id, v_old.txn_date) THEN
+            IF v_old.txn_date IS NOT NULL AND logic.books_period__closed(p_tenant_id, v_old.txn_date)
+                -- closed only by the QuickBooks closing date and never sent there: nothing to
+                -- reverse, the document is rewritten (delivery still holds it while closed)
+                AND NOT (
+                    NOT logic.books_period__closed_locally(p_tenant_id, v_old.txn_date)
+                    AND NOT EXISTS (SELECT FROM sync.remote_objects AS r
+                                    WHERE r.tenant_id = p_tenant_id AND r.document_id = v_old.document_id)
+                ) THEN
                 -- Booked in a period now closed: never rewritten. Only the date moved (a rule
                 -- re-dated it): nothing to book; else the change is adjusted in the open period.
                 IF (v_old.doc_type, v_old.action, v_old.status, v_old.currency, v_old.total_amount, v_old.body - 'TxnDate')
@@ -256,6 +263,24 @@ $$;
 COMMENT ON FUNCTION logic.books_period__closed(text, date) IS
 'True when a date is closed for the tenant: on or before tenant_settings.closed_through or the QuickBooks closing '
 'date, or in a closed month.';
+
+CREATE FUNCTION logic.books_period__closed_locally(p_tenant_id text, p_date date)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Closed by pgbooks itself (tenant closed_through or a closed month), the QuickBooks date aside.
+    RETURN p_date IS NOT NULL AND (
+        coalesce(p_date <= (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id),
+            FALSE)
+        OR logic.period__is_closed(p_tenant_id, p_date)
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed_locally(text, date) IS
+'True when a date is closed by tenant_settings.closed_through or a closed month (the QuickBooks closing date aside).';
 
 CREATE FUNCTION logic.books_period__closed_reason(p_tenant_id text, p_date date)
 RETURNS text

@@ -143,8 +143,8 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- 2. Entries held for a QuickBooks close (our exception, or a 6210 answer) whose date is open
-    --    again (the closing date moved back): sent again. Not right after a 6210 (p_release
+    -- 2. Entries held for a closed period (PERIOD_CLOSED: ours, a 6210 answer, or the claim's
+    --    check) whose date is open again by every rule (the closing date moved back): sent again. Not right after a 6210 (p_release
     --    false): QuickBooks refused although its preferences say open, and sending again at once
     --    would loop; the next scheduled read releases it.
     FOR v_d IN
@@ -154,7 +154,6 @@ BEGIN
         INNER JOIN books.documents AS d ON x.tenant_id = d.tenant_id AND x.document_id = d.document_id
         WHERE p_release AND x.tenant_id = p_tenant_id AND x.reason_code = 'PERIOD_CLOSED' AND x.status = 'open'
             AND o.state = 'held' AND d.status = 'ready'
-            AND (x.detail ? 'qbo_book_close_date' OR x.qbo_fault #>> '{Error,0,code}' = '6210')
             AND NOT logic.books_period__closed(p_tenant_id, d.txn_date)
             AND close.period__posting_date(p_tenant_id, d.txn_date) = d.txn_date
         ORDER BY d.document_id
