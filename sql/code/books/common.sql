@@ -212,17 +212,22 @@ COMMENT ON FUNCTION logic.test_orders__booked(text) IS
 
 CREATE FUNCTION logic.qbo_close__date(p_tenant_id text)
 RETURNS date
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
     -- The QuickBooks books closing date of the tenant's company (books.qbo_close_dates): the row
-    -- of the connected realm, or, without a connection, the latest read.
-    SELECT q.book_close_date
-    FROM books.qbo_close_dates AS q
-    LEFT JOIN sync.connections AS c ON q.tenant_id = c.tenant_id
-    WHERE q.tenant_id = p_tenant_id AND (c.realm_id IS NULL OR c.realm_id = q.realm_id)
-    ORDER BY q.changed_at DESC
-    LIMIT 1
+    -- of the connected realm, or, without a connection, the latest read. PL/pgSQL, not SQL: it
+    -- runs per derived document, and a non-inlined SQL function is planned again at every call.
+    RETURN (
+        SELECT q.book_close_date
+        FROM books.qbo_close_dates AS q
+        LEFT JOIN sync.connections AS c ON q.tenant_id = c.tenant_id
+        WHERE q.tenant_id = p_tenant_id AND (c.realm_id IS NULL OR c.realm_id = q.realm_id)
+        ORDER BY q.changed_at DESC
+        LIMIT 1
+    );
+END;
 $$;
 
 COMMENT ON FUNCTION logic.qbo_close__date(text) IS
@@ -231,15 +236,17 @@ COMMENT ON FUNCTION logic.qbo_close__date(text) IS
 
 CREATE FUNCTION logic.books_period__closed_through(p_tenant_id text)
 RETURNS date
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
     -- Effective "closed through" day: the later of the tenant setting and the QuickBooks closing
     -- date (greatest ignores NULLs). Months closed with close.close_period come on top.
-    SELECT greatest(
+    RETURN greatest(
         (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id),
         logic.qbo_close__date(p_tenant_id)
-    )
+    );
+END;
 $$;
 
 COMMENT ON FUNCTION logic.books_period__closed_through(text) IS
