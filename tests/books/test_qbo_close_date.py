@@ -246,6 +246,10 @@ def test_closing_date_moved_after_discovery_holds_then_schedule_releases(
         if _stored(db) == (None, "schedule"):
             break
     assert _stored(db) == (None, "schedule")
+    schedules = db.execute(
+        "SELECT count(*) FROM pgq.pgqueuer_schedules WHERE entrypoint = 'qbo_close_refresh'"
+    ).fetchone()
+    assert schedules == (1,)
     _drain(db_url)
     receipts = sandbox.admin.entities("SalesReceipt", realm)
     assert len(receipts) == 1 and receipts[0]["TxnDate"] == "2025-07-02"
