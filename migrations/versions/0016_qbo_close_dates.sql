@@ -1,4 +1,4 @@
--- 0015 qbo_close_dates: the QuickBooks books closing date read from the company preferences,
+-- 0016 qbo_close_dates: the QuickBooks books closing date read from the company preferences,
 -- per tenant and realm. Mirrors sql/tables/books/qbo_close_dates.sql.
 
 CREATE TABLE books.qbo_close_dates (
