@@ -268,12 +268,14 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, *params: object) -> Any:
 
 
 def _pending_work(conn: psycopg.Connection[Any]) -> int:
-    """Raw events still to normalize + deliverable outbox entries (``api.realms__status``).
+    """Raw events still to normalize + orders still to derive + deliverable outbox entries
+    (``api.realms__status``).
 
     Entries held or blocked by an exception are on the operator's desk, not pending work."""
     raw = _scalar(conn, "SELECT count(*) FROM ingest.raw_events WHERE status = 'pending'")
+    derive = _scalar(conn, "SELECT coalesce(sum(pending), 0) FROM api.books__derive_backlog()")
     backlog = _scalar(conn, "SELECT coalesce(sum(backlog), 0) FROM api.realms__status()")
-    return int(raw) + int(backlog)
+    return int(raw) + int(derive) + int(backlog)
 
 
 def _report(conn: psycopg.Connection[Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,17 @@
--- The rules' entry points: explicit derivation for apps and operators, and the triggers that
--- re-derive an order's documents when its facts change. The triggers are deferred constraint
--- triggers: an app writes an order header, then lines, taxes and transactions in the same
--- transaction; deriving at commit sees the whole order once it is complete.
+-- The rules' entry points: explicit derivation for apps and operators, the derive queue, and the
+-- triggers that queue a re-derivation when an order's (or a payout's) facts change.
+--
+-- Off the commit path by default: a write to an order records ONE derive request per order per
+-- transaction in books.derive_requests (statement triggers over the transition tables, set-wise),
+-- in the writer's transaction, so a committed change always has its request. At commit a
+-- deferred trigger on the request wakes the worker (pgqueuer entrypoint books_derive, through
+-- the one enqueue wrapper logic.wakeup__enqueue); the worker calls api.books__derive_pending,
+-- which derives each pending order or payout once, however many requests it has, and deletes
+-- them in the transaction that writes the documents. The worker's scheduler sweeps the queue as
+-- a safety net (a lost wake-up, a failed derivation). A tenant with
+-- books.tenant_settings.derive_at_commit = true derives in the writer's transaction instead, at
+-- commit (the old behaviour: documents visible as soon as the order commits, at the cost of
+-- the commit time).
 
 CREATE FUNCTION api.order__derive(p_tenant_id text, p_channel_id text, p_order_id text)
 RETURNS bigint[]
@@ -57,102 +67,274 @@ GRANT EXECUTE ON FUNCTION api.order__derive(text, text, text) TO pgbooks_app, pg
 GRANT EXECUTE ON FUNCTION api.payout__derive(text, text, text) TO pgbooks_app, pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.tenant__rederive(text) TO pgbooks_operator;
 
--- One derivation per order (or payout) per transaction, decided in O(1) per queued row:
---   * an order header event derives only if its row is still the current version (a later
---     write of the same header queued a later event, which derives instead);
---   * a part (line, tax, discount, shipping, transaction, refund...) of an order whose header
---     this transaction wrote does not derive: the header's own event, at commit, sees it;
---   * the other parts and payouts are de-duplicated through the transaction-local setting
---     pgbooks.books_derived, which then holds only orders whose header was not written in the
---     transaction (refunds or payments added to an older order, payouts), not every order.
-CREATE FUNCTION logic.tg_orders__derive_books()
-RETURNS trigger
+-- ------------------------------------------------------------------ the derive queue
+
+CREATE FUNCTION logic.derive_request__lock(
+    p_tenant_id text, p_subject_type text, p_channel_id text, p_subject_id text
+)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+AS $$
+    -- one derivation of a subject at a time (two workers, or a worker and an at-commit writer)
+    SELECT pg_advisory_xact_lock(
+        hashtextextended('pgbooks.derive:' || p_tenant_id || ':' || p_subject_type || ':' || p_channel_id
+            || ':' || p_subject_id, 0)
+    )
+$$;
+
+COMMENT ON FUNCTION logic.derive_request__lock(text, text, text, text) IS
+'Transaction advisory lock serialising derivations of one order or payout.';
+
+CREATE FUNCTION logic.derive_request__run(
+    p_tenant_id text, p_subject_type text, p_channel_id text, p_subject_id text
+)
+RETURNS void
 LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    PERFORM logic.derive_request__lock(p_tenant_id, p_subject_type, p_channel_id, p_subject_id);
+    IF p_subject_type = 'payout' THEN
+        PERFORM logic.payout__derive(p_tenant_id, p_channel_id, p_subject_id);
+    ELSE
+        PERFORM logic.order__derive(p_tenant_id, p_channel_id, p_subject_id);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.derive_request__run(text, text, text, text) IS
+'Derives one queued subject (order or payout) under its advisory lock.';
+
+CREATE FUNCTION api.books__derive_pending(p_tenant_id text DEFAULT NULL, p_limit integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_row jsonb := to_jsonb(coalesce(NEW, OLD));
-    v_tenant text := v_row ->> 'tenant_id';
-    v_channel text := v_row ->> 'channel_id';
-    v_order_id text;
-    v_key text;
-    v_done text;
-    v_xmin text;
-    v_current jsonb;
+    v_r record;
+    v_n integer := 0;
 BEGIN
-    IF TG_TABLE_NAME = 'orders' THEN
-        SELECT to_jsonb(o) INTO v_current FROM orders.orders AS o
-        WHERE o.tenant_id = v_tenant AND o.channel_id = v_channel AND o.order_id = v_row ->> 'order_id';
-        IF v_current IS DISTINCT FROM v_row THEN
-            RETURN NULL;  -- superseded by a later write of this header (its event derives)
-        END IF;
-        PERFORM logic.order__derive(v_tenant, v_channel, v_row ->> 'order_id');
-        RETURN NULL;
-    END IF;
-    IF TG_TABLE_NAME = 'order_flags' THEN
-        -- A flag is raised by the orders commit-time check, possibly after this order was
-        -- derived in the same commit: always derive again (a flag blocks the document).
-        PERFORM logic.order__derive(v_tenant, v_channel, v_row ->> 'order_id');
-        RETURN NULL;
-    END IF;
-    v_done := coalesce(current_setting('pgbooks.books_derived', TRUE), '');
-    IF TG_TABLE_NAME IN ('payouts', 'balance_transactions') THEN
-        v_key := '|p:' || v_tenant || ':' || v_channel || ':' || (v_row ->> 'payout_id') || '|';
-        IF v_row ->> 'payout_id' IS NULL OR strpos(v_done, v_key) > 0 THEN
-            RETURN NULL;
-        END IF;
-        PERFORM set_config('pgbooks.books_derived', v_done || v_key, TRUE);
-        PERFORM logic.payout__derive(v_tenant, v_channel, v_row ->> 'payout_id');
-        RETURN NULL;
-    END IF;
-    IF TG_TABLE_NAME = 'refund_lines' OR TG_TABLE_NAME = 'order_adjustments' THEN
-        SELECT r.order_id INTO v_order_id FROM orders.refunds AS r
-        WHERE r.tenant_id = v_tenant AND r.channel_id = v_channel AND r.refund_id = v_row ->> 'refund_id';
+    -- Take up to p_limit requests (rows another worker holds are skipped), delete them, and
+    -- derive each distinct subject once, in subject order (advisory locks in one order: two
+    -- workers cannot deadlock). A derivation that raises is rolled back alone and its request
+    -- put back with the error (attempts + 1; retried by the sweep, given up after 10).
+    FOR v_r IN
+        WITH picked AS (
+            SELECT q.tenant_id, q.request_id FROM books.derive_requests AS q
+            WHERE (p_tenant_id IS NULL OR q.tenant_id = p_tenant_id) AND q.attempts < 10
+            ORDER BY q.request_id
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED
+        ),
+        gone AS (
+            DELETE FROM books.derive_requests AS d
+            USING picked AS p
+            WHERE d.tenant_id = p.tenant_id AND d.request_id = p.request_id
+            RETURNING d.tenant_id, d.subject_type, d.channel_id, d.subject_id, d.attempts
+        )
+        SELECT g.tenant_id, g.subject_type, g.channel_id, g.subject_id, max(g.attempts) AS attempts
+        FROM gone AS g
+        GROUP BY g.tenant_id, g.subject_type, g.channel_id, g.subject_id
+        ORDER BY g.tenant_id, g.subject_type, g.channel_id, g.subject_id
+    LOOP
+        BEGIN
+            PERFORM logic.derive_request__run(v_r.tenant_id, v_r.subject_type, v_r.channel_id, v_r.subject_id);
+            v_n := v_n + 1;
+        EXCEPTION WHEN OTHERS THEN
+            INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id, attempts, last_error)
+            VALUES (
+                v_r.tenant_id, v_r.subject_type, v_r.channel_id, v_r.subject_id, v_r.attempts + 1,
+                SQLSTATE || ': ' || SQLERRM
+            );
+        END;
+    END LOOP;
+    RETURN v_n;
+END;
+$$;
+
+COMMENT ON FUNCTION api.books__derive_pending(text, integer) IS
+'Derives the queued orders and payouts (one tenant, or all when NULL; at most p_limit requests), each once; '
+'returns how many subjects were derived.';
+
+CREATE FUNCTION api.books__derive_backlog()
+RETURNS TABLE (tenant_id text, pending integer, failing integer, oldest_at timestamptz)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT
+        q.tenant_id,
+        (count(DISTINCT (q.subject_type, q.channel_id, q.subject_id)) FILTER (WHERE q.attempts = 0))::integer,
+        (count(DISTINCT (q.subject_type, q.channel_id, q.subject_id)) FILTER (WHERE q.attempts > 0))::integer,
+        min(q.requested_at)
+    FROM books.derive_requests AS q
+    GROUP BY q.tenant_id
+    ORDER BY q.tenant_id
+$$;
+
+COMMENT ON FUNCTION api.books__derive_backlog() IS
+'Derive queue per tenant: subjects waiting, subjects whose derivation raised (retried), oldest request time.';
+
+GRANT EXECUTE ON FUNCTION api.books__derive_pending(text, integer) TO pgbooks_worker, pgbooks_operator;
+GRANT EXECUTE ON FUNCTION api.books__derive_backlog() TO pgbooks_worker, pgbooks_operator;
+
+-- Statement triggers (one per table and event: transition tables) recording one request per
+-- order per transaction: a request this transaction already wrote for the order is not repeated
+-- (by xact, the top-level transaction id, so savepoints do not matter). Definer functions: the
+-- app role writes orders.* only; the queue is books'.
+CREATE FUNCTION logic.tg_order_rows__request_derive()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- @plpgsql_check_options: oldtable = derive_old_rows, newtable = derive_new_rows
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+        SELECT DISTINCT r.tenant_id, 'order', r.channel_id, r.order_id
+        FROM derive_old_rows AS r
+        WHERE r.order_id IS NOT NULL AND NOT EXISTS (
+            SELECT FROM books.derive_requests AS q
+            WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'order' AND q.channel_id = r.channel_id
+                AND q.subject_id = r.order_id AND q.xact = pg_current_xact_id()
+        );
     ELSE
-        v_order_id := v_row ->> 'order_id';
-    END IF;
-    IF v_order_id IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT o.xmin::text INTO v_xmin FROM orders.orders AS o
-    WHERE o.tenant_id = v_tenant AND o.channel_id = v_channel AND o.order_id = v_order_id;
-    IF v_xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text THEN
-        RETURN NULL;  -- the header was written by this transaction: its event derives
-    END IF;
-    v_key := '|o:' || v_tenant || ':' || v_channel || ':' || v_order_id || '|';
-    IF strpos(v_done, v_key) = 0 THEN
-        PERFORM set_config('pgbooks.books_derived', v_done || v_key, TRUE);
-        PERFORM logic.order__derive(v_tenant, v_channel, v_order_id);
+        INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+        SELECT DISTINCT r.tenant_id, 'order', r.channel_id, r.order_id
+        FROM derive_new_rows AS r
+        WHERE r.order_id IS NOT NULL AND NOT EXISTS (
+            SELECT FROM books.derive_requests AS q
+            WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'order' AND q.channel_id = r.channel_id
+                AND q.subject_id = r.order_id AND q.xact = pg_current_xact_id()
+        );
     END IF;
     RETURN NULL;
 END;
 $$;
 
-COMMENT ON FUNCTION logic.tg_orders__derive_books() IS
-'Deferred trigger: re-derives the books documents of the order (or payout) a changed row belongs to, at commit.';
+COMMENT ON FUNCTION logic.tg_order_rows__request_derive() IS
+'Statement trigger on orders and their parts (rows with order_id): one derive request per order per transaction.';
 
-CREATE CONSTRAINT TRIGGER tg_orders__derive_books AFTER INSERT OR UPDATE ON orders.orders
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_order_lines__derive_books AFTER INSERT OR UPDATE OR DELETE ON orders.order_lines
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_transactions__derive_books AFTER INSERT OR UPDATE ON orders.transactions
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_refunds__derive_books AFTER INSERT OR UPDATE ON orders.refunds
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_refund_lines__derive_books AFTER INSERT OR UPDATE ON orders.refund_lines
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_order_adjustments__derive_books AFTER INSERT OR UPDATE ON orders.order_adjustments
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_discount_allocations__derive_books AFTER INSERT OR UPDATE OR DELETE
-ON orders.discount_allocations
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_shipping_lines__derive_books AFTER INSERT OR UPDATE OR DELETE ON orders.shipping_lines
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_tax_lines__derive_books AFTER INSERT OR UPDATE OR DELETE ON orders.tax_lines
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_balance_transactions__derive_books AFTER INSERT OR UPDATE
-ON orders.balance_transactions
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_order_flags__derive_books AFTER INSERT OR UPDATE ON orders.order_flags
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
-CREATE CONSTRAINT TRIGGER tg_payouts__derive_books AFTER INSERT OR UPDATE ON orders.payouts
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION logic.tg_orders__derive_books();
+CREATE FUNCTION logic.tg_refund_parts__request_derive()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- @plpgsql_check_options: newtable = derive_new_rows
+BEGIN
+    -- refund lines and order adjustments name their refund; the refund names the order
+    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+    SELECT DISTINCT f.tenant_id, 'order', f.channel_id, f.order_id
+    FROM derive_new_rows AS r
+    JOIN orders.refunds AS f
+        ON f.tenant_id = r.tenant_id AND f.channel_id = r.channel_id AND f.refund_id = r.refund_id
+    WHERE f.order_id IS NOT NULL AND NOT EXISTS (
+        SELECT FROM books.derive_requests AS q
+        WHERE q.tenant_id = f.tenant_id AND q.subject_type = 'order' AND q.channel_id = f.channel_id
+            AND q.subject_id = f.order_id AND q.xact = pg_current_xact_id()
+    );
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_refund_parts__request_derive() IS
+'Statement trigger on refund lines and order adjustments: one derive request per order of their refunds.';
+
+CREATE FUNCTION logic.tg_payout_rows__request_derive()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- @plpgsql_check_options: newtable = derive_new_rows
+BEGIN
+    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+    SELECT DISTINCT r.tenant_id, 'payout', r.channel_id, r.payout_id
+    FROM derive_new_rows AS r
+    WHERE r.payout_id IS NOT NULL AND NOT EXISTS (
+        SELECT FROM books.derive_requests AS q
+        WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'payout' AND q.channel_id = r.channel_id
+            AND q.subject_id = r.payout_id AND q.xact = pg_current_xact_id()
+    );
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_payout_rows__request_derive() IS
+'Statement trigger on payouts and balance transactions: one derive request per payout per transaction.';
+
+DO $triggers$
+DECLARE
+    v_t record;
+    v_op text;
+BEGIN
+    FOR v_t IN
+        SELECT * FROM (VALUES
+            ('orders', 'order_rows', ARRAY['insert', 'update']),
+            ('order_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
+            ('transactions', 'order_rows', ARRAY['insert', 'update']),
+            ('refunds', 'order_rows', ARRAY['insert', 'update']),
+            ('refund_lines', 'refund_parts', ARRAY['insert', 'update']),
+            ('order_adjustments', 'refund_parts', ARRAY['insert', 'update']),
+            ('discount_allocations', 'order_rows', ARRAY['insert', 'update', 'delete']),
+            ('shipping_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
+            ('tax_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
+            ('order_flags', 'order_rows', ARRAY['insert', 'update']),
+            ('payouts', 'payout_rows', ARRAY['insert', 'update']),
+            ('balance_transactions', 'payout_rows', ARRAY['insert', 'update'])
+        ) AS t (rel, fn, ops)
+    LOOP
+        FOREACH v_op IN ARRAY v_t.ops LOOP
+            EXECUTE format(
+                'CREATE TRIGGER %I AFTER %s ON orders.%I REFERENCING %s FOR EACH STATEMENT '
+                'EXECUTE FUNCTION logic.%I()',
+                'tg_' || v_t.rel || '__request_derive_' || v_op, upper(v_op), v_t.rel,
+                CASE v_op
+                    WHEN 'delete' THEN 'OLD TABLE AS derive_old_rows'
+                    ELSE 'NEW TABLE AS derive_new_rows'
+                END,
+                'tg_' || v_t.fn || '__request_derive'
+            );
+        END LOOP;
+    END LOOP;
+END
+$triggers$;
+
+-- At commit, once per new request (one per order per transaction): derive now when the tenant
+-- asked for it (derive_at_commit), else wake the worker. A request put back after a failed
+-- derivation (attempts > 0) waits for the sweep instead of waking at once.
+CREATE FUNCTION logic.tg_derive_requests__dispatch()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF coalesce((SELECT s.derive_at_commit FROM books.tenant_settings AS s WHERE s.tenant_id = NEW.tenant_id), FALSE) THEN
+        IF EXISTS (
+            SELECT FROM books.derive_requests AS q
+            WHERE q.tenant_id = NEW.tenant_id AND q.request_id = NEW.request_id
+        ) THEN
+            PERFORM logic.derive_request__run(NEW.tenant_id, NEW.subject_type, NEW.channel_id, NEW.subject_id);
+            DELETE FROM books.derive_requests AS q
+            WHERE q.tenant_id = NEW.tenant_id AND q.request_id = NEW.request_id;
+        END IF;
+    ELSE
+        PERFORM logic.wakeup__enqueue(NEW.tenant_id, now(), 'books_derive');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_derive_requests__dispatch() IS
+'Deferred trigger on a new derive request: derive at commit (tenant setting derive_at_commit) or wake the worker.';
+
+CREATE CONSTRAINT TRIGGER tg_derive_requests__dispatch AFTER INSERT ON books.derive_requests
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+WHEN (new.attempts = 0)
+EXECUTE FUNCTION logic.tg_derive_requests__dispatch();

@@ -115,19 +115,23 @@ $$;
 COMMENT ON FUNCTION logic.attempt__log(text, bigint, integer, text, text, integer, text, jsonb) IS
 'Appends one delivery event to sync.attempts.';
 
-CREATE FUNCTION logic.wakeup__enqueue(p_tenant_id text, p_due_at timestamptz)
+CREATE FUNCTION logic.wakeup__enqueue(
+    p_tenant_id text, p_due_at timestamptz, p_entrypoint text DEFAULT 'sync_outbox'
+)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    -- Wake-ups are rounded up to 100 ms slots per tenant: one pgqueuer job per tenant and slot,
-    -- however many documents fall due in it. The job carries ids only; the outbox is the truth.
+    -- Wake-ups are rounded up to 100 ms slots per tenant: one pgqueuer job per entrypoint, tenant
+    -- and slot, however many documents (or derive requests) fall due in it. The job carries ids
+    -- only; the outbox (books.derive_requests for books_derive) is the truth.
     v_slot numeric := ceil(extract(EPOCH FROM p_due_at) * 10) / 10;
 BEGIN
     INSERT INTO pgq.pgqueuer (priority, entrypoint, status, execute_after, dedupe_key, payload)
     VALUES (
-        0, 'sync_outbox', 'queued', to_timestamp(v_slot::double precision),
-        'sync:' || p_tenant_id || ':' || v_slot::text,
+        0, p_entrypoint, 'queued', to_timestamp(v_slot::double precision),
+        CASE WHEN p_entrypoint = 'sync_outbox' THEN 'sync' ELSE p_entrypoint END
+        || ':' || p_tenant_id || ':' || v_slot::text,
         convert_to(json_build_object('tenant_id', p_tenant_id)::text, 'UTF8')
     )
     ON CONFLICT (dedupe_key)
@@ -137,5 +141,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION logic.wakeup__enqueue(text, timestamptz) IS
-'The one wrapper that enqueues a pgqueuer wake-up (entrypoint sync_outbox) for a tenant at a due time.';
+COMMENT ON FUNCTION logic.wakeup__enqueue(text, timestamptz, text) IS
+'The one wrapper that enqueues a pgqueuer wake-up (entrypoint sync_outbox, or books_derive) for a tenant at a due time.';

@@ -23,6 +23,7 @@ CREATE TABLE books.tenant_settings (
     discovered_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
     test_orders text NOT NULL DEFAULT 'auto',
+    derive_at_commit boolean NOT NULL DEFAULT FALSE,
     CONSTRAINT tenant_settings_posting_mode_known CHECK (posting_mode IN ('per_order', 'per_payout')),
     CONSTRAINT tenant_settings_customer_strategy_known CHECK (
         customer_strategy IN ('per_buyer', 'per_buyer_jobs', 'per_channel')
@@ -84,3 +85,6 @@ COMMENT ON COLUMN books.tenant_settings.updated_at IS 'When the settings last ch
 COMMENT ON COLUMN books.tenant_settings.test_orders IS
 'Test-mode orders (Stripe livemode=false, Shopify test): book = always, skip = never, auto = only when the '
 'tenant is connected to a non-production QuickBooks company (not quickbooks.api.intuit.com).';
+COMMENT ON COLUMN books.tenant_settings.derive_at_commit IS
+'false (default): a write to an order queues a derive request and the worker derives it (the app''s commit stays '
+'fast); true: the books documents are derived at the app''s commit, in its transaction.';

@@ -70,6 +70,8 @@ class WorkerConfig:
     janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
     recon_every: int = 60  # seconds between reconciliation rollup refreshes (same scheduler)
     close_every: int = 900  # seconds between re-reads of the QuickBooks books closing date
+    derive_every: int = 5  # seconds between books derive-queue sweeps (same scheduler)
+    derive_limit: int = 1000  # derive requests per api.books__derive_pending call
 
 
 def _jsonb(value: Any) -> Jsonb:
@@ -100,6 +102,8 @@ class Worker:
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
         self.active: set[Any] = set()  # claim ids this process is still working on
+        self._derive_conn: psycopg.AsyncConnection[Any] | None = None
+        self._derive_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
@@ -113,6 +117,7 @@ class Worker:
         self.tokens = tokens
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
+        await self._derive_pending()  # orders written while no worker ran: documents first
         tasks = [
             asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
         ]
@@ -136,6 +141,8 @@ class Worker:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            if self._derive_conn is not None:
+                await self._derive_conn.close()
             if self._tokens is None:
                 await tokens.close()
             if own_http:
@@ -170,6 +177,10 @@ class Worker:
                 async def _wake(job: Job) -> None:
                     self.wake.set()
 
+                @qm.entrypoint("books_derive")
+                async def _derive(job: Job) -> None:
+                    await self._derive_pending()
+
                 runner = asyncio.create_task(qm.run(batch_size=50))
                 stopper = asyncio.create_task(self.stop.wait())
                 await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -197,6 +208,40 @@ class Worker:
         if row and row[0]:
             log.warning("janitor released %s stale claim(s)", row[0])
             self.wake.set()
+
+    async def _derive_pending(self) -> int:
+        """Derive the queued books requests (``api.books__derive_pending``) until the queue is
+        empty; wakes the claim loops when documents were written. Never raises."""
+        total = 0
+        async with self._derive_lock:
+            try:
+                if self._derive_conn is None or self._derive_conn.closed:
+                    self._derive_conn = await self._connect()
+                while True:
+                    cur = await self._derive_conn.execute(
+                        "SELECT api.books__derive_pending(NULL, %s)", (self.cfg.derive_limit,)
+                    )
+                    row = await cur.fetchone()
+                    if not row or not row[0]:
+                        break
+                    total += row[0]
+            except psycopg.Error as exc:  # derivation must never take the worker down
+                log.warning("books derivation: %s", exc)
+                if self._derive_conn is not None:
+                    await self._derive_conn.close()
+                self._derive_conn = None
+        if total:
+            self.wake.set()
+        return total
+
+    def _derive_job(self) -> Any:
+        from pgqueuer.models import Schedule
+
+        async def books_derive_sweep(schedule: Schedule) -> None:
+            # safety net behind the books_derive wake-ups (a lost job, a failed derivation)
+            await self._derive_pending()
+
+        return books_derive_sweep
 
     def _janitor_job(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         from pgqueuer.models import Schedule
@@ -318,6 +363,9 @@ class Worker:
                 sm.schedule("qbo_close_refresh", self._every(self.cfg.close_every))(
                     self._close_job(conn)
                 )
+                sm.schedule("books_derive_sweep", self._every(self.cfg.derive_every))(
+                    self._derive_job()
+                )
 
                 runner = asyncio.create_task(sm.run())
                 stopper = asyncio.create_task(self.stop.wait())
@@ -345,6 +393,7 @@ class Worker:
                 )
                 if not self.cfg.use_pgqueuer:
                     await self._reap(conn)  # no scheduler: every worker reaps on its own
+                    await self._derive_pending()  # and sweeps the derive queue
             except psycopg.Error as exc:
                 log.warning("housekeeping: %s", exc)
                 if conn is not None:
