@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from tests.derive import derive_pending
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "realdata" / "books"
 
 ENTITY = {
@@ -56,7 +58,8 @@ def load_shopify_order(
     channel: str = "shop1",
     transactions: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Rows for a Shopify Admin REST order (one transaction, so books derive once at commit)."""
+    """Rows for a Shopify Admin REST order in one transaction, then derived once, as the worker
+    does after the commit."""
     oid = str(o["id"])
     with db.transaction():
         ensure_channel(db, tenant, channel, o["currency"])
@@ -176,6 +179,7 @@ def load_shopify_order(
                 )
         for t in transactions or []:
             add_transaction(db, tenant, oid, channel=channel, **t)
+    derive_pending(db)
     return oid
 
 
@@ -213,6 +217,7 @@ def add_transaction(
 
 
 def documents(db: psycopg.Connection, tenant: str) -> list[dict[str, Any]]:
+    derive_pending(db)  # as the worker would, after the writer's commit
     cur = db.execute(
         "SELECT document_id, doc_type, action, version, source_type, source_id, source_role,"
         " status,"
@@ -225,6 +230,7 @@ def documents(db: psycopg.Connection, tenant: str) -> list[dict[str, Any]]:
 
 
 def exceptions(db: psycopg.Connection, tenant: str) -> dict[str, dict[str, Any]]:
+    derive_pending(db)  # as the worker would, after the writer's commit
     rows = db.execute(
         "SELECT reason_code, category, message, detail, diff FROM sync.exceptions"
         " WHERE tenant_id = %s AND status = 'open'",

@@ -2,8 +2,8 @@
 -- triggers that queue a re-derivation when an order's (or a payout's) facts change.
 --
 -- Off the commit path by default: a write to an order records ONE derive request per order per
--- transaction in books.derive_requests (statement triggers over the transition tables, set-wise),
--- in the writer's transaction, so a committed change always has its request. At commit a
+-- transaction in books.derive_requests (row triggers; the parts of the header just written skip
+-- by their WHEN clause), in the writer's transaction, so a committed change always has its request. At commit a
 -- deferred trigger on the request wakes the worker (pgqueuer entrypoint books_derive, through
 -- the one enqueue wrapper logic.wakeup__enqueue); the worker calls api.books__derive_pending,
 -- which derives each pending order or payout once, however many requests it has, and deletes
@@ -181,126 +181,102 @@ COMMENT ON FUNCTION api.books__derive_backlog() IS
 GRANT EXECUTE ON FUNCTION api.books__derive_pending(text, integer) TO pgbooks_worker, pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.books__derive_backlog() TO pgbooks_worker, pgbooks_operator;
 
--- Statement triggers (one per table and event: transition tables) recording one request per
--- order per transaction: a request this transaction already wrote for the order is not repeated
--- (by xact, the top-level transaction id, so savepoints do not matter). Definer functions: the
--- app role writes orders.* only; the queue is books'.
+-- Row triggers recording one request per order (payout) per transaction: a request this
+-- transaction already wrote for the subject is not repeated (by xact, the top-level transaction
+-- id, so savepoints do not matter). The parts of the order header this transaction wrote last
+-- (pgbooks.orders_written, set by tg_orders__mark_written after the header's own request) are
+-- skipped by the WHEN clause, without a function call: an app writing a header and then its
+-- lines pays for one request. Definer functions: the app role writes orders.* only.
+CREATE FUNCTION logic.derive_request__add(
+    p_tenant_id text, p_subject_type text, p_channel_id text, p_subject_id text
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    IF p_subject_id IS NULL OR EXISTS (
+        SELECT FROM books.derive_requests AS q
+        WHERE q.tenant_id = p_tenant_id AND q.subject_type = p_subject_type AND q.channel_id = p_channel_id
+            AND q.subject_id = p_subject_id AND q.xact = pg_current_xact_id()
+    ) THEN
+        RETURN;
+    END IF;
+    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+    VALUES (p_tenant_id, p_subject_type, p_channel_id, p_subject_id);
+END;
+$$;
+
+COMMENT ON FUNCTION logic.derive_request__add(text, text, text, text) IS
+'Queues a derive request for an order or payout unless this transaction already queued one.';
+
 CREATE FUNCTION logic.tg_order_rows__request_derive()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
--- @plpgsql_check_options: oldtable = derive_old_rows, newtable = derive_new_rows
+DECLARE
+    v_row jsonb := to_jsonb(coalesce(NEW, OLD));
+    v_order_id text := v_row ->> 'order_id';
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
-        SELECT DISTINCT r.tenant_id, 'order', r.channel_id, r.order_id
-        FROM derive_old_rows AS r
-        WHERE r.order_id IS NOT NULL AND NOT EXISTS (
-            SELECT FROM books.derive_requests AS q
-            WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'order' AND q.channel_id = r.channel_id
-                AND q.subject_id = r.order_id AND q.xact = pg_current_xact_id()
+    IF TG_ARGV[0] = 'refund' THEN
+        -- refund lines and order adjustments name their refund; the refund names the order
+        SELECT r.order_id INTO v_order_id FROM orders.refunds AS r
+        WHERE r.tenant_id = v_row ->> 'tenant_id' AND r.channel_id = v_row ->> 'channel_id'
+            AND r.refund_id = v_row ->> 'refund_id';
+    END IF;
+    IF TG_ARGV[0] = 'payout' THEN
+        PERFORM logic.derive_request__add(
+            v_row ->> 'tenant_id', 'payout', v_row ->> 'channel_id', v_row ->> 'payout_id'
         );
     ELSE
-        INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
-        SELECT DISTINCT r.tenant_id, 'order', r.channel_id, r.order_id
-        FROM derive_new_rows AS r
-        WHERE r.order_id IS NOT NULL AND NOT EXISTS (
-            SELECT FROM books.derive_requests AS q
-            WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'order' AND q.channel_id = r.channel_id
-                AND q.subject_id = r.order_id AND q.xact = pg_current_xact_id()
-        );
+        PERFORM logic.derive_request__add(v_row ->> 'tenant_id', 'order', v_row ->> 'channel_id', v_order_id);
     END IF;
     RETURN NULL;
 END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_order_rows__request_derive() IS
-'Statement trigger on orders and their parts (rows with order_id): one derive request per order per transaction.';
-
-CREATE FUNCTION logic.tg_refund_parts__request_derive()
-RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
--- @plpgsql_check_options: newtable = derive_new_rows
-BEGIN
-    -- refund lines and order adjustments name their refund; the refund names the order
-    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
-    SELECT DISTINCT f.tenant_id, 'order', f.channel_id, f.order_id
-    FROM derive_new_rows AS r
-    JOIN orders.refunds AS f
-        ON f.tenant_id = r.tenant_id AND f.channel_id = r.channel_id AND f.refund_id = r.refund_id
-    WHERE f.order_id IS NOT NULL AND NOT EXISTS (
-        SELECT FROM books.derive_requests AS q
-        WHERE q.tenant_id = f.tenant_id AND q.subject_type = 'order' AND q.channel_id = f.channel_id
-            AND q.subject_id = f.order_id AND q.xact = pg_current_xact_id()
-    );
-    RETURN NULL;
-END;
-$$;
-
-COMMENT ON FUNCTION logic.tg_refund_parts__request_derive() IS
-'Statement trigger on refund lines and order adjustments: one derive request per order of their refunds.';
-
-CREATE FUNCTION logic.tg_payout_rows__request_derive()
-RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
--- @plpgsql_check_options: newtable = derive_new_rows
-BEGIN
-    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
-    SELECT DISTINCT r.tenant_id, 'payout', r.channel_id, r.payout_id
-    FROM derive_new_rows AS r
-    WHERE r.payout_id IS NOT NULL AND NOT EXISTS (
-        SELECT FROM books.derive_requests AS q
-        WHERE q.tenant_id = r.tenant_id AND q.subject_type = 'payout' AND q.channel_id = r.channel_id
-            AND q.subject_id = r.payout_id AND q.xact = pg_current_xact_id()
-    );
-    RETURN NULL;
-END;
-$$;
-
-COMMENT ON FUNCTION logic.tg_payout_rows__request_derive() IS
-'Statement trigger on payouts and balance transactions: one derive request per payout per transaction.';
+'Row trigger on orders, their parts, refunds and payouts: queues one derive request per order (TG_ARGV[0] = '
+'order or refund) or payout (payout) per transaction.';
 
 DO $triggers$
 DECLARE
     v_t record;
-    v_op text;
 BEGIN
     FOR v_t IN
         SELECT * FROM (VALUES
-            ('orders', 'order_rows', ARRAY['insert', 'update']),
-            ('order_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
-            ('transactions', 'order_rows', ARRAY['insert', 'update']),
-            ('refunds', 'order_rows', ARRAY['insert', 'update']),
-            ('refund_lines', 'refund_parts', ARRAY['insert', 'update']),
-            ('order_adjustments', 'refund_parts', ARRAY['insert', 'update']),
-            ('discount_allocations', 'order_rows', ARRAY['insert', 'update', 'delete']),
-            ('shipping_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
-            ('tax_lines', 'order_rows', ARRAY['insert', 'update', 'delete']),
-            ('order_flags', 'order_rows', ARRAY['insert', 'update']),
-            ('payouts', 'payout_rows', ARRAY['insert', 'update']),
-            ('balance_transactions', 'payout_rows', ARRAY['insert', 'update'])
-        ) AS t (rel, fn, ops)
+            ('orders', 'INSERT OR UPDATE', 'order', FALSE),
+            ('order_lines', 'INSERT OR UPDATE', 'order', TRUE),
+            ('order_lines', 'DELETE', 'order', TRUE),
+            ('transactions', 'INSERT OR UPDATE', 'order', TRUE),
+            ('refunds', 'INSERT OR UPDATE', 'order', TRUE),
+            ('refund_lines', 'INSERT OR UPDATE', 'refund', FALSE),
+            ('order_adjustments', 'INSERT OR UPDATE', 'refund', FALSE),
+            ('discount_allocations', 'INSERT OR UPDATE', 'order', TRUE),
+            ('discount_allocations', 'DELETE', 'order', TRUE),
+            ('shipping_lines', 'INSERT OR UPDATE', 'order', TRUE),
+            ('shipping_lines', 'DELETE', 'order', TRUE),
+            ('tax_lines', 'INSERT OR UPDATE', 'order', TRUE),
+            ('tax_lines', 'DELETE', 'order', TRUE),
+            ('order_flags', 'INSERT OR UPDATE', 'order', FALSE),
+            ('payouts', 'INSERT OR UPDATE', 'payout', FALSE),
+            ('balance_transactions', 'INSERT OR UPDATE', 'payout', FALSE)
+        ) AS t (rel, ops, kind, skip_written)
     LOOP
-        FOREACH v_op IN ARRAY v_t.ops LOOP
-            EXECUTE format(
-                'CREATE TRIGGER %I AFTER %s ON orders.%I REFERENCING %s FOR EACH STATEMENT '
-                'EXECUTE FUNCTION logic.%I()',
-                'tg_' || v_t.rel || '__request_derive_' || v_op, upper(v_op), v_t.rel,
-                CASE v_op
-                    WHEN 'delete' THEN 'OLD TABLE AS derive_old_rows'
-                    ELSE 'NEW TABLE AS derive_new_rows'
-                END,
-                'tg_' || v_t.fn || '__request_derive'
-            );
-        END LOOP;
+        EXECUTE format(
+            'CREATE TRIGGER %I AFTER %s ON orders.%I FOR EACH ROW %s EXECUTE FUNCTION '
+            'logic.tg_order_rows__request_derive(%L)',
+            'tg_' || v_t.rel || '__request_derive' || CASE WHEN v_t.ops = 'DELETE' THEN '_delete' ELSE '' END,
+            v_t.ops, v_t.rel,
+            CASE WHEN v_t.skip_written THEN format(
+                'WHEN (current_setting(''pgbooks.orders_written'', TRUE) IS DISTINCT FROM '
+                'concat_ws(''|'', %1$s.tenant_id, %1$s.channel_id, %1$s.order_id))',
+                CASE WHEN v_t.ops = 'DELETE' THEN 'old' ELSE 'new' END
+            ) ELSE '' END,
+            v_t.kind
+        );
     END LOOP;
 END
 $triggers$;

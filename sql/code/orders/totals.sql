@@ -24,54 +24,51 @@ LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
-    v_taxes_included boolean;
-    v_currency text;
-    v_minor smallint;
-    v_line_mismatches integer;
-    v_lines numeric;
-    v_line_discounts numeric;
-    v_shipping_discounts numeric;
-    v_shipping numeric;
-    v_tax numeric;
+    v_result jsonb;
 BEGIN
-    SELECT o.taxes_included, o.currency, c.minor_units
-    INTO v_taxes_included, v_currency, v_minor
+    -- one statement (header, lines, discounts, shipping, taxes): this runs for every order at
+    -- every commit, and each statement costs an executor start-up
+    SELECT jsonb_build_object(
+        'currency', o.currency,
+        'minor_units', c.minor_units,
+        'line_mismatches', li.mismatches,
+        'lines', li.amount,
+        'subtotal', li.amount - di.on_lines,
+        'total_discounts', di.on_lines + di.on_shipping,
+        'total_shipping', sh.amount - di.on_shipping,
+        'total_tax', tx.amount,
+        'total', li.amount - di.on_lines + sh.amount - di.on_shipping
+        + CASE WHEN o.taxes_included THEN 0 ELSE tx.amount END
+    )
+    INTO v_result
     FROM orders.orders AS o
     JOIN orders.currencies AS c ON c.currency_code = o.currency
+    CROSS JOIN LATERAL (
+        SELECT
+            coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, c.minor_units))), 0) AS amount,
+            count(*) FILTER (WHERE l.gross_amount <> round(l.quantity * l.unit_price, c.minor_units)) AS mismatches
+        FROM orders.order_lines AS l
+        WHERE l.tenant_id = o.tenant_id AND l.channel_id = o.channel_id AND l.order_id = o.order_id
+    ) AS li
+    CROSS JOIN LATERAL (
+        SELECT
+            coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NULL), 0) AS on_lines,
+            coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NOT NULL), 0) AS on_shipping
+        FROM orders.discount_allocations AS d
+        WHERE d.tenant_id = o.tenant_id AND d.channel_id = o.channel_id AND d.order_id = o.order_id
+    ) AS di
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(s.price), 0) AS amount
+        FROM orders.shipping_lines AS s
+        WHERE s.tenant_id = o.tenant_id AND s.channel_id = o.channel_id AND s.order_id = o.order_id
+    ) AS sh
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(t.amount), 0) AS amount
+        FROM orders.tax_lines AS t
+        WHERE t.tenant_id = o.tenant_id AND t.channel_id = o.channel_id AND t.order_id = o.order_id
+    ) AS tx
     WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    SELECT
-        coalesce(sum(coalesce(l.gross_amount, round(l.quantity * l.unit_price, v_minor))), 0),
-        count(*) FILTER (WHERE l.gross_amount <> round(l.quantity * l.unit_price, v_minor))
-    INTO v_lines, v_line_mismatches
-    FROM orders.order_lines AS l
-    WHERE l.tenant_id = p_tenant_id AND l.channel_id = p_channel_id AND l.order_id = p_order_id;
-    SELECT
-        coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NULL), 0),
-        coalesce(sum(d.amount) FILTER (WHERE d.shipping_line_id IS NOT NULL), 0)
-    INTO v_line_discounts, v_shipping_discounts
-    FROM orders.discount_allocations AS d
-    WHERE d.tenant_id = p_tenant_id AND d.channel_id = p_channel_id AND d.order_id = p_order_id;
-    SELECT coalesce(sum(s.price), 0) INTO v_shipping
-    FROM orders.shipping_lines AS s
-    WHERE s.tenant_id = p_tenant_id AND s.channel_id = p_channel_id AND s.order_id = p_order_id;
-    SELECT coalesce(sum(t.amount), 0) INTO v_tax
-    FROM orders.tax_lines AS t
-    WHERE t.tenant_id = p_tenant_id AND t.channel_id = p_channel_id AND t.order_id = p_order_id;
-    RETURN jsonb_build_object(
-        'currency', v_currency,
-        'minor_units', v_minor,
-        'line_mismatches', v_line_mismatches,
-        'lines', v_lines,
-        'subtotal', v_lines - v_line_discounts,
-        'total_discounts', v_line_discounts + v_shipping_discounts,
-        'total_shipping', v_shipping - v_shipping_discounts,
-        'total_tax', v_tax,
-        'total', v_lines - v_line_discounts + v_shipping - v_shipping_discounts
-        + CASE WHEN v_taxes_included THEN 0 ELSE v_tax END
-    );
+    RETURN v_result;
 END;
 $$;
 
@@ -243,12 +240,14 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM set_config('pgbooks.orders_written', concat_ws('|', NEW.tenant_id, NEW.channel_id, NEW.order_id), true);
+    PERFORM set_config('pgbooks.orders_minor', coalesce(logic.currency__minor_units(NEW.currency)::text, ''), true);
     RETURN NULL;
 END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_orders__mark_written() IS
-'AFTER INSERT/UPDATE on orders.orders: sets pgbooks.orders_written (read by the parts triggers'' WHEN clauses).';
+'AFTER INSERT/UPDATE on orders.orders: sets pgbooks.orders_written and pgbooks.orders_minor (read by the parts '
+'triggers'' WHEN clauses).';
 
 CREATE TRIGGER tg_orders__mark_written
 AFTER INSERT OR UPDATE ON orders.orders

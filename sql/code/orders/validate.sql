@@ -94,21 +94,58 @@ FOR EACH ROW EXECUTE FUNCTION logic.tg_money__check_precision(
     'stated_total'
 );
 
+-- Parts of an order (lines, shipping, discounts, taxes) use the order's currency. When the
+-- order is the header this transaction wrote last (pgbooks.orders_written, with its currency's
+-- minor units in pgbooks.orders_minor, both set by tg_orders__mark_written), the WHEN clause
+-- checks the amount itself and the function runs only for an amount that is too fine (to raise
+-- PB102 with its message); any other part (an order written earlier) looks the currency up.
 CREATE TRIGGER tg_order_lines__check_precision
 BEFORE INSERT OR UPDATE ON orders.order_lines
-FOR EACH ROW EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'gross_amount');
+FOR EACH ROW
+WHEN (
+    new.gross_amount IS NOT NULL AND (
+        current_setting('pgbooks.orders_written', TRUE)
+        IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
+        OR new.gross_amount <> round(new.gross_amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+    )
+)
+EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'gross_amount');
 
 CREATE TRIGGER tg_shipping_lines__check_precision
 BEFORE INSERT OR UPDATE ON orders.shipping_lines
-FOR EACH ROW EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'price');
+FOR EACH ROW
+WHEN (
+    new.price IS NOT NULL AND (
+        current_setting('pgbooks.orders_written', TRUE)
+        IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
+        OR new.price <> round(new.price, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+    )
+)
+EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'price');
 
 CREATE TRIGGER tg_discount_allocations__check_precision
 BEFORE INSERT OR UPDATE ON orders.discount_allocations
-FOR EACH ROW EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');
+FOR EACH ROW
+WHEN (
+    new.amount IS NOT NULL AND (
+        current_setting('pgbooks.orders_written', TRUE)
+        IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
+        OR new.amount <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+    )
+)
+EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');
 
 CREATE TRIGGER tg_tax_lines__check_precision
 BEFORE INSERT OR UPDATE ON orders.tax_lines
-FOR EACH ROW EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');
+FOR EACH ROW
+WHEN (
+    new.amount IS NOT NULL AND (
+        current_setting('pgbooks.orders_written', TRUE)
+        IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
+        OR new.amount <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+    )
+)
+EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');
 
 CREATE TRIGGER tg_transactions__check_precision
 BEFORE INSERT OR UPDATE ON orders.transactions

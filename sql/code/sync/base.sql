@@ -126,12 +126,20 @@ DECLARE
     -- and slot, however many documents (or derive requests) fall due in it. The job carries ids
     -- only; the outbox (books.derive_requests for books_derive) is the truth.
     v_slot numeric := ceil(extract(EPOCH FROM p_due_at) * 10) / 10;
+    v_key text := CASE WHEN p_entrypoint = 'sync_outbox' THEN 'sync' ELSE p_entrypoint END
+        || ':' || p_tenant_id || ':' || v_slot::text;
 BEGIN
+    -- look first: most calls find the slot's job already queued (many writers per 100 ms), and
+    -- a read is cheaper than an insert that conflicts (speculative insertion + NOTIFY trigger)
+    IF EXISTS (
+        SELECT FROM pgq.pgqueuer AS j
+        WHERE j.dedupe_key = v_key AND j.status = 'queued'::pgq.pgqueuer_status
+    ) THEN
+        RETURN;
+    END IF;
     INSERT INTO pgq.pgqueuer (priority, entrypoint, status, execute_after, dedupe_key, payload)
     VALUES (
-        0, p_entrypoint, 'queued', to_timestamp(v_slot::double precision),
-        CASE WHEN p_entrypoint = 'sync_outbox' THEN 'sync' ELSE p_entrypoint END
-        || ':' || p_tenant_id || ':' || v_slot::text,
+        0, p_entrypoint, 'queued', to_timestamp(v_slot::double precision), v_key,
         convert_to(json_build_object('tenant_id', p_tenant_id)::text, 'UTF8')
     )
     ON CONFLICT (dedupe_key)
