@@ -37,7 +37,9 @@ INSERT INTO orders.transactions (
 ('demo', 'web', 'tx2', '1002', 'capture', 'success', 15.00, 'USD', 'shopify_payments', '2025-07-04');
 INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, order_id, amount, currency, processed_at)
 VALUES ('demo', 'web', 'r1', '1001', 10.00, 'USD', '2025-07-05');
-SET CONSTRAINTS ALL IMMEDIATE;  -- run the deferred derivation now (it runs at COMMIT otherwise)
+SET CONSTRAINTS ALL IMMEDIATE;  -- run the commit-time checks now (totals flags)
+-- derive the queued orders now, as the worker does after the commit
+SELECT api.books__derive_pending('demo') AS orders_derived;
 
 SELECT
     order_id,
