@@ -129,12 +129,24 @@ def test_connect_deliver_and_status(
     assert stopped.code == 0, stopped.stdout
     assert "worker stopped" in stopped.stdout and SECRET_KEY not in stopped.stdout
 
+    # an order written while no worker runs waits in the derive queue, and status says so
+    db.execute(
+        "INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency)"
+        " VALUES ('acme', 'app', 'custom', 'App', 'USD')"
+    )
+    db.execute(
+        "INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency)"
+        " VALUES ('acme', 'app', 'o1', 'USD')"
+    )
     status = cli("status", "--json")
     assert status.code == 0, status
     facts = status.json()
-    assert set(facts) == {"realms", "raw_events", "attention", "at"}
+    assert set(facts) == {"realms", "raw_events", "derive_backlog", "attention", "at"}
+    (queued,) = facts["derive_backlog"]
+    assert (queued["tenant_id"], queued["pending"], queued["failing"]) == ("acme", 1, 0)
     (row,) = facts["realms"]
     assert REALM_KEYS <= set(row)
     assert row["realm_id"] == realm and row["backlog"] == 0 and row["accepted_1h"] >= 2
     human = cli("status")
     assert human.code == 0 and "acme" in human.stdout and "valid" in human.stdout
+    assert "books derive queue: 1 orders/payouts waiting" in human.stdout

@@ -5,7 +5,9 @@ apart), oldest pending age, documents accepted in the last 5 minutes and hour, f
 last hour, open exceptions, access-token and refresh-token expiry, paused flag, the QuickBooks
 books closing date (as last read), last successful delivery; plus raw webhook events waiting or
 quarantined. Exit code 3 (needs attention) when a realm is paused or not connected, or there are
-open exceptions or quarantined events; 4 when the database is unreachable.
+open exceptions or quarantined events; 4 when the database is unreachable. The books derive
+queue (orders and payouts written but not derived yet, and derivations that raised) is shown
+per tenant; a failing derivation needs attention too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pgbooks.output import console, emit, fail
 REALMS_SQL = "SELECT * FROM api.realms__status()"
 CLOSE_SQL = "SELECT tenant_id, book_close_date FROM api.qbo_close__realms()"
 
+DERIVE_SQL = "SELECT * FROM api.books__derive_backlog()"
+
 RAW_SQL = """
 SELECT status, count(*) AS events FROM ingest.raw_events
 WHERE status IN ('pending', 'quarantined') GROUP BY status
@@ -38,6 +42,7 @@ def collect(url: str) -> dict[str, Any]:
         realms = conn.execute(REALMS_SQL).fetchall()
         closes = {r["tenant_id"]: r["book_close_date"] for r in conn.execute(CLOSE_SQL).fetchall()}
         raw = {r["status"]: r["events"] for r in conn.execute(RAW_SQL).fetchall()}
+        derive = conn.execute(DERIVE_SQL).fetchall()
         now = conn.execute("SELECT now() AS now").fetchone()
     assert now is not None
     for r in realms:
@@ -47,10 +52,21 @@ def collect(url: str) -> dict[str, Any]:
         r["token_expired"] = bool(r["realm_id"]) and (expiry is None or expiry <= now["now"])
         hard = r["refresh_hard_expires_at"]
         r["reconnect_due_days"] = None if hard is None else (hard - now["now"]).days
-    attention = bool(raw.get("quarantined")) or any(
-        r["paused"] or r["open_exceptions"] or (r["realm_id"] is None) for r in realms
+    for d in derive:
+        oldest = d.pop("oldest_at")
+        d["oldest_s"] = None if oldest is None else int((now["now"] - oldest).total_seconds())
+    attention = (
+        bool(raw.get("quarantined"))
+        or any(d["failing"] for d in derive)
+        or any(r["paused"] or r["open_exceptions"] or (r["realm_id"] is None) for r in realms)
     )
-    return {"realms": realms, "raw_events": raw, "attention": attention, "at": now["now"]}
+    return {
+        "realms": realms,
+        "raw_events": raw,
+        "derive_backlog": derive,
+        "attention": attention,
+        "at": now["now"],
+    }
 
 
 def status_cmd(
@@ -117,5 +133,15 @@ def _print(facts: dict[str, Any]) -> None:
     out.print(
         f"raw webhook events: {raw.get('pending', 0)} pending, "
         f"{raw.get('quarantined', 0)} quarantined",
+        highlight=False,
+    )
+    derive = facts["derive_backlog"]
+    waiting = sum(d["pending"] for d in derive)
+    failing = sum(d["failing"] for d in derive)
+    oldest = max((d["oldest_s"] or 0 for d in derive), default=0)
+    out.print(
+        f"books derive queue: {waiting} orders/payouts waiting"
+        + (f" (oldest {oldest} s)" if derive else "")
+        + f", {failing} failing",
         highlight=False,
     )
