@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psycopg
 
+from tests.derive import derive_pending
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "views" / "examples"
 SEED = EXAMPLES / "recon_seed.sql"
 
@@ -37,9 +39,11 @@ def render(conn: psycopg.Connection, sql_text: str) -> str:
 
 
 def seed(conn: psycopg.Connection) -> None:
-    """Each statement in its own transaction, as an app would write them (deferred triggers run)."""
+    """Each statement in its own transaction, as an app would write them (deferred triggers run),
+    each followed by what the worker does after a commit: derive the queued orders."""
     for stmt in _statements(SEED.read_text()):
         conn.execute(stmt)
+        derive_pending(conn)
 
 
 def test_examples_print_their_committed_output(db: psycopg.Connection) -> None:
