@@ -8,6 +8,9 @@
    and no foreign keys). Goal: triggered >= 60 % of plain.
 2. bulk orders/s: many orders per transaction through ``INSERT ... SELECT``, triggered vs plain.
 3. normalizer: Shopify order payloads/s through ``logic.shopify__normalize``.
+4. books derivation: the orders the triggered runs queued (one derive request per order per
+   transaction: derivation is off the commit path by default), derived as the worker does
+   (``api.books__derive_pending``), orders/s. Then the open books exceptions are counted.
 
 Peak RSS is printed for this Python process and for the server backend that did the work.
 Run: ``.venv/bin/python bench/bench_orders.py [--quick]``.
@@ -154,6 +157,18 @@ def _disable_other_areas_triggers(conn: psycopg.Connection) -> list[str]:
     return sorted({r[1].split("__", 1)[-1] for r in rows})
 
 
+def _derive(conn: psycopg.Connection) -> tuple[int, float]:
+    """Derive the queue as the worker does; return (orders derived, orders/s)."""
+    total = 0
+    t0 = time.perf_counter()
+    while True:
+        row = conn.execute("SELECT api.books__derive_pending(NULL, 1000)").fetchone()
+        if not row or not row[0]:
+            break
+        total += int(row[0])
+    return total, total / max(time.perf_counter() - t0, 1e-9)
+
+
 def _normalizer(conn: psycopg.Connection, n: int) -> float:
     payload = json.loads(
         (ROOT / "tests/fixtures/realdata/shopify/slince__Order__view.json").read_text()
@@ -193,6 +208,7 @@ def main(argv: list[str]) -> int:
                 for r in range(rounds):
                     results["plain"].append(_run(conn, "bench_plain", n_single, n_bulk, f"p{r}"))
                     results["all"].append(_run(conn, "orders", n_single, n_bulk, f"a{r}"))
+                derived, derive_rate = _derive(conn)
                 norm = _normalizer(conn, n_norm)
                 disabled = _disable_other_areas_triggers(conn)
                 for r in range(rounds):
@@ -227,6 +243,10 @@ def main(argv: list[str]) -> int:
             f" {d['all'] / d['plain']:>10.0%} {d['orders'] / d['plain']:>12.0%}"
         )
     print(f"{'shopify__normalize orders/s (all trig.)':<40} {norm:>10.0f}")
+    print(
+        f"{'books derivation orders/s (worker)':<40} {derive_rate:>10.0f}"
+        f"   ({derived} orders queued by the triggered runs, derived off the commit path)"
+    )
     ratio = single["all"] / single["plain"]
     print(f"goal single-order all-triggers >= 60% of plain: {'met' if ratio >= 0.6 else 'NOT met'}")
     print(

@@ -179,7 +179,9 @@ def test_a_failing_derivation_is_kept_with_its_error(db: psycopg.Connection) -> 
 
 def test_derive_at_commit_derives_in_the_writers_transaction(db: psycopg.Connection) -> None:
     _setup(db)
-    db.execute("INSERT INTO books.tenant_settings (tenant_id, derive_at_commit) VALUES ('d1', true)")
+    db.execute(
+        "INSERT INTO books.tenant_settings (tenant_id, derive_at_commit) VALUES ('d1', true)"
+    )
     with db.transaction():
         before = _calls(db)
         db.execute(ORDER, (3,))

@@ -23,6 +23,12 @@ def test_app_example_writes_an_order_that_becomes_documents(db: psycopg.Connecti
     events = db.execute("SELECT event_type FROM orders.events WHERE tenant_id = 'acme'").fetchall()
     assert ("OrderCreated",) in events
     assert db.execute("SELECT count(*) FROM orders.order_flags").fetchone() == (0,)
+    # derived off the commit path: queued in the app's transaction, derived by the worker
+    queued = db.execute(
+        "SELECT subject_type, subject_id FROM books.derive_requests WHERE tenant_id = 'acme'"
+    ).fetchall()
+    assert queued == [("order", "A-1001")]
+    assert db.execute("SELECT api.books__derive_pending()").fetchone() == (1,)
     docs = dict(
         db.execute(
             "SELECT doc_type, status FROM books.documents WHERE tenant_id = 'acme'"

@@ -106,7 +106,8 @@ WHEN (
     new.gross_amount IS NOT NULL AND (
         current_setting('pgbooks.orders_written', TRUE)
         IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
-        OR new.gross_amount <> round(new.gross_amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+        OR new.gross_amount
+        <> round(new.gross_amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
     )
 )
 EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'gross_amount');
@@ -118,7 +119,8 @@ WHEN (
     new.price IS NOT NULL AND (
         current_setting('pgbooks.orders_written', TRUE)
         IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
-        OR new.price <> round(new.price, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+        OR new.price
+        <> round(new.price, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
     )
 )
 EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'price');
@@ -130,7 +132,8 @@ WHEN (
     new.amount IS NOT NULL AND (
         current_setting('pgbooks.orders_written', TRUE)
         IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
-        OR new.amount <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+        OR new.amount
+        <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
     )
 )
 EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');
@@ -142,7 +145,8 @@ WHEN (
     new.amount IS NOT NULL AND (
         current_setting('pgbooks.orders_written', TRUE)
         IS DISTINCT FROM concat_ws('|', new.tenant_id, new.channel_id, new.order_id)
-        OR new.amount <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
+        OR new.amount
+        <> round(new.amount, nullif(current_setting('pgbooks.orders_minor', TRUE), '')::integer)
     )
 )
 EXECUTE FUNCTION logic.tg_money__check_precision('@order', 'amount');

@@ -150,4 +150,5 @@ END;
 $$;
 
 COMMENT ON FUNCTION logic.wakeup__enqueue(text, timestamptz, text) IS
-'The one wrapper that enqueues a pgqueuer wake-up (entrypoint sync_outbox, or books_derive) for a tenant at a due time.';
+'The one wrapper that enqueues a pgqueuer wake-up (entrypoint sync_outbox, or books_derive) for a tenant '
+'at a due time.';
