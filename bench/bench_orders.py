@@ -6,6 +6,9 @@
    the audit chain) vs the same statements into an untriggered copy of the tables
    (``CREATE TABLE ... (LIKE ... INCLUDING ALL)``: same columns, checks and indexes, no triggers
    and no foreign keys). Goal: triggered >= 60 % of plain.
+   The same comparison is repeated with the sides alternating every 20 transactions (on a
+   loaded machine the separate runs can differ by 2x from noise alone; the ratio of the
+   alternating run is the robust one).
 2. bulk orders/s: many orders per transaction through ``INSERT ... SELECT``, triggered vs plain.
 3. normalizer: Shopify order payloads/s through ``logic.shopify__normalize``.
 4. books derivation: the orders the triggered runs queued (one derive request per order per
@@ -183,6 +186,19 @@ def _normalizer(conn: psycopg.Connection, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _interleaved(conn: psycopg.Connection, n: int, chunk: int = 20) -> tuple[float, float]:
+    """Single-order transactions/s (all triggers, plain), the sides alternating every ``chunk``
+    transactions: a load spike of the shared machine hits both sides alike, so the ratio holds
+    even when the absolute rates do not."""
+    spent = {"orders": 0.0, "bench_plain": 0.0}
+    for c in range(max(n // chunk, 1)):
+        sides = ("orders", "bench_plain") if c % 2 else ("bench_plain", "orders")
+        for schema in sides:
+            spent[schema] += chunk / _single(conn, schema, chunk, f"i{schema[0]}{c}-")
+    done = max(n // chunk, 1) * chunk
+    return done / spent["orders"], done / spent["bench_plain"]
+
+
 def _run(
     conn: psycopg.Connection, schema: str, n_single: int, n_bulk: int, tag: str
 ) -> tuple[float, float]:
@@ -208,6 +224,7 @@ def main(argv: list[str]) -> int:
                 for r in range(rounds):
                     results["plain"].append(_run(conn, "bench_plain", n_single, n_bulk, f"p{r}"))
                     results["all"].append(_run(conn, "orders", n_single, n_bulk, f"a{r}"))
+                inter_all, inter_plain = _interleaved(conn, n_single)
                 derived, derive_rate = _derive(conn)
                 norm = _normalizer(conn, n_norm)
                 disabled = _disable_other_areas_triggers(conn)
@@ -242,13 +259,21 @@ def main(argv: list[str]) -> int:
             f"{label:<40} {d['all']:>10.0f} {d['orders']:>12.0f} {d['plain']:>10.0f}"
             f" {d['all'] / d['plain']:>10.0%} {d['orders'] / d['plain']:>12.0%}"
         )
+    print(
+        f"{'single-order, sides alternating per 20':<40} {inter_all:>10.0f} {'':>12}"
+        f" {inter_plain:>10.0f} {inter_all / inter_plain:>10.0%}"
+    )
     print(f"{'shopify__normalize orders/s (all trig.)':<40} {norm:>10.0f}")
     print(
         f"{'books derivation orders/s (worker)':<40} {derive_rate:>10.0f}"
         f"   ({derived} orders queued by the triggered runs, derived off the commit path)"
     )
     ratio = single["all"] / single["plain"]
-    print(f"goal single-order all-triggers >= 60% of plain: {'met' if ratio >= 0.6 else 'NOT met'}")
+    inter = inter_all / inter_plain
+    print(
+        f"goal single-order all-triggers >= 60% of plain: {'met' if ratio >= 0.6 else 'NOT met'}"
+        f" ({ratio:.0%} in separate runs; {inter:.0%} with the sides alternating)"
+    )
     print(
         f"'orders trig.' = only the orders area's triggers; disabled for it: {', '.join(disabled)}"
     )
