@@ -187,29 +187,6 @@ GRANT EXECUTE ON FUNCTION api.books__derive_backlog() TO pgbooks_worker, pgbooks
 -- (pgbooks.orders_written, set by tg_orders__mark_written after the header's own request) are
 -- skipped by the WHEN clause, without a function call: an app writing a header and then its
 -- lines pays for one request. Definer functions: the app role writes orders.* only.
-CREATE FUNCTION logic.derive_request__add(
-    p_tenant_id text, p_subject_type text, p_channel_id text, p_subject_id text
-)
-RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    IF p_subject_id IS NULL OR EXISTS (
-        SELECT FROM books.derive_requests AS q
-        WHERE q.tenant_id = p_tenant_id AND q.subject_type = p_subject_type AND q.channel_id = p_channel_id
-            AND q.subject_id = p_subject_id AND q.xact = pg_current_xact_id()
-    ) THEN
-        RETURN;
-    END IF;
-    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
-    VALUES (p_tenant_id, p_subject_type, p_channel_id, p_subject_id);
-END;
-$$;
-
-COMMENT ON FUNCTION logic.derive_request__add(text, text, text, text) IS
-'Queues a derive request for an order or payout unless this transaction already queued one.';
-
 CREATE FUNCTION logic.tg_order_rows__request_derive()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -218,21 +195,28 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_row jsonb := to_jsonb(coalesce(NEW, OLD));
-    v_order_id text := v_row ->> 'order_id';
+    v_tenant text := v_row ->> 'tenant_id';
+    v_channel text := v_row ->> 'channel_id';
+    v_type text := 'order';
+    v_subject text := v_row ->> 'order_id';
 BEGIN
     IF TG_ARGV[0] = 'refund' THEN
         -- refund lines and order adjustments name their refund; the refund names the order
-        SELECT r.order_id INTO v_order_id FROM orders.refunds AS r
-        WHERE r.tenant_id = v_row ->> 'tenant_id' AND r.channel_id = v_row ->> 'channel_id'
-            AND r.refund_id = v_row ->> 'refund_id';
+        SELECT r.order_id INTO v_subject FROM orders.refunds AS r
+        WHERE r.tenant_id = v_tenant AND r.channel_id = v_channel AND r.refund_id = v_row ->> 'refund_id';
+    ELSIF TG_ARGV[0] = 'payout' THEN
+        v_type := 'payout';
+        v_subject := v_row ->> 'payout_id';
     END IF;
-    IF TG_ARGV[0] = 'payout' THEN
-        PERFORM logic.derive_request__add(
-            v_row ->> 'tenant_id', 'payout', v_row ->> 'channel_id', v_row ->> 'payout_id'
-        );
-    ELSE
-        PERFORM logic.derive_request__add(v_row ->> 'tenant_id', 'order', v_row ->> 'channel_id', v_order_id);
+    IF v_subject IS NULL OR EXISTS (
+        SELECT FROM books.derive_requests AS q
+        WHERE q.tenant_id = v_tenant AND q.subject_type = v_type AND q.channel_id = v_channel
+            AND q.subject_id = v_subject AND q.xact = pg_current_xact_id()
+    ) THEN
+        RETURN NULL;  -- nothing to derive, or this transaction already queued it
     END IF;
+    INSERT INTO books.derive_requests (tenant_id, subject_type, channel_id, subject_id)
+    VALUES (v_tenant, v_type, v_channel, v_subject);
     RETURN NULL;
 END;
 $$;

@@ -158,24 +158,28 @@ DECLARE
     v_old_detail jsonb;
     v_computed jsonb;
 BEGIN
-    SELECT to_jsonb(o.*) INTO v_row FROM orders.orders AS o
-    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id;
+    -- the header and its open TOTALS_MISMATCH flag in one statement (this runs for every order
+    -- at every commit)
+    SELECT to_jsonb(o.*), f.flag_id, f.detail INTO v_row, v_flag_id, v_old_detail
+    FROM orders.orders AS o
+    LEFT JOIN orders.order_flags AS f
+        ON f.tenant_id = o.tenant_id AND f.channel_id = o.channel_id AND f.order_id = o.order_id
+        AND f.reason_code = 'TOTALS_MISMATCH' AND f.resolved_at IS NULL
+    WHERE o.tenant_id = p_tenant_id AND o.channel_id = p_channel_id AND o.order_id = p_order_id
+    LIMIT 1;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     PERFORM set_config('pgbooks.orders_settled', concat_ws('|', p_tenant_id, p_channel_id, p_order_id), true);
     v_computed := logic.order__computed_totals(p_tenant_id, p_channel_id, p_order_id);
     IF p_event_type IS NOT NULL THEN
-        PERFORM logic.event__record(
-            p_tenant_id, p_channel_id, p_event_type, 'order', p_order_id,
+        INSERT INTO orders.events (tenant_id, channel_id, event_type, schema_version, subject_type, subject_id, payload)
+        VALUES (
+            p_tenant_id, p_channel_id, p_event_type, 1, 'order', p_order_id,
             v_row || jsonb_build_object('computed', v_computed - 'currency' - 'minor_units' - 'line_mismatches')
         );
     END IF;
     v_detail := logic.order__totals_mismatch(p_tenant_id, p_channel_id, p_order_id, v_computed, v_row);
-    SELECT f.flag_id, f.detail INTO v_flag_id, v_old_detail
-    FROM orders.order_flags AS f
-    WHERE f.tenant_id = p_tenant_id AND f.channel_id = p_channel_id AND f.order_id = p_order_id
-        AND f.reason_code = 'TOTALS_MISMATCH' AND f.resolved_at IS NULL;
     IF v_detail IS NULL THEN
         IF v_flag_id IS NOT NULL THEN
             UPDATE orders.order_flags SET resolved_at = now()
