@@ -19,6 +19,8 @@ from pgbooks.status import collect
 from pgbooks.sync.oauth import connect
 from pgbooks.sync.worker import Worker, WorkerConfig, WorkerStats
 
+from tests.derive import derive_pending
+
 from .helpers import load_shopify_order, shopify_order
 
 ORDER = 1073459972  # Shopify fixture: paid 199.00, placed 2025-07-02
@@ -227,6 +229,7 @@ def test_closing_date_moved_after_discovery_holds_then_schedule_releases(
             " allocation_id, amount) VALUES ('shop', 'shop1', %s, 'late', 10.00)",
             (str(ORDER),),
         )
+    derive_pending(db)  # the worker derives the late change
     roles = db.execute(
         "SELECT source_role FROM books.documents WHERE source_type = 'order' AND source_id = %s",
         (SRC,),

@@ -135,8 +135,8 @@ def test_connect_deliver_and_status(
         " VALUES ('acme', 'app', 'custom', 'App', 'USD')"
     )
     db.execute(
-        "INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency)"
-        " VALUES ('acme', 'app', 'o1', 'USD')"
+        "INSERT INTO orders.orders (tenant_id, channel_id, order_id, currency, stated_total)"
+        " VALUES ('acme', 'app', 'o1', 'USD', 0)"
     )
     status = cli("status", "--json")
     assert status.code == 0, status

@@ -20,6 +20,7 @@ from pgbooks.inbound.runner import InboundStats, run_once
 from pgbooks.ingest.receiver import ReceiverConfig, running_receiver
 from pgbooks.sync.qbo import dumps_exact, loads_exact
 from qbo_sandbox.testing import SandboxHandle, running_sandbox
+from tests.derive import derive_pending
 from tests.sync.conftest import Books, new_tenant
 
 VERIFIER = "verifier-token-of-the-intuit-app"
@@ -87,9 +88,11 @@ class TwoWay:
                 " 'Tent pegs', %s, %s)",
                 (self.tenant, oid, qty, Decimal(price)),
             )
+        derive_pending(self.db)  # as the worker does after the commit
         return oid
 
     def document(self, order_id: str, role: str = "main") -> dict[str, Any]:
+        derive_pending(self.db)  # what the worker derived since the last write
         cur = self.db.execute(
             "SELECT d.*, r.remote_id, r.sync_token, r.remote_status, r.snapshot"
             " FROM books.documents AS d LEFT JOIN sync.remote_objects AS r USING (tenant_id,"

@@ -22,6 +22,7 @@ import pytest
 
 from pgbooks.qbo import backfill as bf
 from qbo_sandbox.testing import SandboxHandle, running_sandbox
+from tests.derive import derive_pending
 from tests.sync.conftest import drain, new_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +137,7 @@ class Shop:
                 " false)",
                 (self.tenant_id, channel, oid, sku, title, Decimal(amount)),
             )
+        derive_pending(self.db)  # as the worker does after the commit
         return oid
 
     def scalar(self, sql: str, *args: Any) -> Any:
