@@ -18,7 +18,6 @@ from psycopg.types.json import Jsonb
 from pgbooks.status import collect
 from pgbooks.sync.oauth import connect
 from pgbooks.sync.worker import Worker, WorkerConfig, WorkerStats
-
 from tests.derive import derive_pending
 
 from .helpers import load_shopify_order, shopify_order
