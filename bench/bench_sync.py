@@ -19,6 +19,7 @@ import json
 import os
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,15 @@ from pgbooks.sync.oauth import connect  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key"
+PROFILE: Path | None = None  # --profile DIR: every worker runs under py-spy (raw flame stacks)
+
+
+def _cmd(name: str, args: list[str]) -> list[str]:
+    """A worker command, wrapped in ``py-spy record`` when profiling."""
+    if PROFILE is None:
+        return args
+    out = PROFILE / f"{name}.txt"
+    return [str(BIN / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(out), "--", *args]
 
 
 def _free_port() -> int:
@@ -64,12 +74,21 @@ class Proc:
         self.log = tempfile.NamedTemporaryFile(
             "w", prefix=f"bench_sync_{name}_", suffix=".log", delete=False
         )
-        self.p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.p = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=PROFILE is not None,
+        )
         self.rss = float("nan")
 
     def stop(self) -> None:
         self.rss = _peak_rss_mb(self.p.pid)
-        self.p.terminate()
+        if PROFILE is not None:  # py-spy and its worker both stop on SIGINT; py-spy then writes
+            os.killpg(self.p.pid, signal.SIGINT)
+        else:
+            self.p.terminate()
         try:
             self.p.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -79,13 +98,28 @@ class Proc:
 
 
 def _env(url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": url, "PGBOOKS_SECRET_KEY": SECRET}
+    return {**_base_env(), "DATABASE_URL": url, "PGBOOKS_SECRET_KEY": SECRET}
+
+
+def _base_env() -> dict[str, str]:
+    # Bytecode caches on: with PYTHONDONTWRITEBYTECODE set (as on the shared machine) every worker
+    # recompiled each module it imports (pgqueuer, httpx, ...) inside the measured window.
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _warm_bytecode() -> None:
+    """Compile once, before any measurement, what a worker and the sandbox import."""
+    mods = (
+        "pgbooks.cli, pgbooks.sync.worker, pgqueuer, pgqueuer.db, pgqueuer.queries, qbo_sandbox.cli"
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"import {mods}"], env=_base_env(), check=True, cwd=str(ROOT)
+    )
 
 
 def _worker(url: str, name: str, loops: int = 4) -> Proc:
-    return Proc(
-        name, [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops)], _env(url)
-    )
+    args = [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops)]
+    return Proc(name, _cmd(name, args), _env(url))
 
 
 def _tenants(
@@ -229,17 +263,9 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
     conn.execute("UPDATE sync.rate_buckets SET tokens = 1000000, batch_tokens = 1")
     _insert_customers(conn, [tenant], n, "drain")
     t0 = time.monotonic()
+    args = [str(BIN / "pgbooks"), "worker", "--name", "drain", "--loops", "4"]
     w = subprocess.Popen(
-        [
-            str(BIN / "pgbooks"),
-            "worker",
-            "--name",
-            "drain",
-            "--loops",
-            "4",
-            "--until-idle",
-            "--json",
-        ],
+        _cmd("drain", [*args, "--until-idle", "--json"]),
         env=_env(url),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -249,7 +275,7 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
     wall = time.monotonic() - t0
     # The worker's own clock (from run() start, i.e. after imports and process start, as pgqueuer's
     # below is measured from qm.run()); the wall time including process start is printed too.
-    elapsed = float(json.loads(out_w)["seconds"])
+    elapsed = float(json.loads(out_w[out_w.index("{") :])["seconds"])
     # The worker exited: the kernel's high-water mark of waited-for children covers it.
     w_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     row = conn.execute(
@@ -302,12 +328,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
     ap.add_argument("--only", default="tp1,tp50,latency,drain", help="phases to run")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run every worker under py-spy (raw stacks, one file per worker)",
+    )
+    ap.add_argument(
+        "--db-stats",
+        action="store_true",
+        help="print the database functions' self time (track_functions = all on the bench db)",
+    )
     args = ap.parse_args()
+    global PROFILE
+    PROFILE = args.profile
+    if PROFILE is not None:
+        PROFILE.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(","))
     window = 8.0 if args.quick else 20.0
     lat_s = 4.0 if args.quick else 10.0
     n_drain = 1500 if args.quick else 5000
 
+    _warm_bytecode()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with devdb.server() as server:
@@ -323,11 +364,14 @@ def main() -> int:
         sandbox = Proc(
             "sandbox",
             [str(BIN / "pgbooks"), "sandbox", "serve", "--port", str(port), "--seed", "3"],
-            dict(os.environ),
+            _base_env(),
         )
         try:
             url = server.url(name)
             migrate(url)
+            if args.db_stats:
+                with psycopg.connect(url, autocommit=True) as c:
+                    c.execute(f"ALTER DATABASE {name} SET track_functions = 'all'")
             for _ in range(100):
                 try:
                     httpx.get(f"{base}/admin/health", timeout=1)
@@ -368,6 +412,15 @@ def main() -> int:
                     print(f"{'ratio worker docs/s : pgqueuer no-op jobs/s':<60}{ratio:>14.2f}")
                     rss["drain worker (max of waited children)"] = round(dr["rss"])
                     rss["pgqueuer no-op drain"] = round(dr["pgq_rss"])
+                if args.db_stats:
+                    time.sleep(1.0)  # statistics are flushed by each backend at its exit
+                    print("database functions by self time (ms): calls / total / self")
+                    for fn, calls, total, own in conn.execute(
+                        "SELECT schemaname || '.' || funcname, calls, round(total_time), "
+                        "round(self_time) FROM pg_stat_user_functions "
+                        "ORDER BY self_time DESC LIMIT 25"
+                    ):
+                        print(f"  {fn:<56}{calls:>9}{total:>10}{own:>10}")
         finally:
             sandbox.stop()
             janitor.drop()

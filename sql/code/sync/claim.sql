@@ -206,7 +206,7 @@ BEGIN
             CASE WHEN c.op IS NOT NULL THEN logic.doc_type__qbo_entity(c.doc_type) END,
             CASE WHEN c.op IS NOT NULL THEN c.doc_version END,
             CASE WHEN c.op IS NOT NULL THEN c.rendered END,
-            c.ambiguous, c.last_http_status, c.last_error, c.done_at, c.updated_at
+            c.ambiguous, c.last_http_status, c.last_error, c.done_at, c.updated_at, c.send_at
         )::sync.outbox ORDER BY c.due_at, c.document_id),
         -- Lines that do not add up: the row-by-row path raises PB605 and flags the document.
         coalesce(bool_or(
@@ -297,6 +297,10 @@ BEGIN
         JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
         WHERE NOT c.paused
             AND (b.blocked_until IS NULL OR b.blocked_until <= v_now)
+            -- A busy realm is visited only once half of its reservation horizon (1 s, below) is
+            -- free again: every visit then hands out at least half a second of its tokens, and
+            -- the claims of a 50-realm backlog are not spent on realms with one token to give.
+            AND b.refilled_at <= v_now + INTERVAL '0.5 seconds'
             AND EXISTS (
                 SELECT 1 FROM sync.outbox AS o
                 WHERE o.tenant_id = b.tenant_id AND o.state = 'pending' AND o.due_at <= v_now
@@ -321,13 +325,17 @@ BEGIN
             * v_settings.batch_per_minute / 60.0
         );
         v_rate := greatest((v_settings.per_minute - v_settings.per_second) / 60.0, 0.001);
+        -- In flight: claimed requests whose send time has come. A reservation (send_at ahead) is
+        -- not at QuickBooks yet; it is spaced from the others by the bucket's rate.
         SELECT count(DISTINCT o.request_id) INTO v_in_flight
-        FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
-        -- Reservations: up to half a second of future tokens is handed out now, each request with
+        FROM sync.outbox AS o
+        WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed'
+            AND (o.send_at IS NULL OR o.send_at <= v_now);
+        -- Reservations: up to one second of future tokens is handed out now, each request with
         -- the delay after which the bucket holds its token (send_delay). A busy realm is then
-        -- visited twice a second instead of once per token, at the same sending rate.
+        -- visited about twice a second instead of once per token, at the same sending rate.
         v_requests := least(
-            floor(v_bucket.tokens + v_rate * 0.5)::integer, v_settings.max_in_flight - v_in_flight
+            floor(v_bucket.tokens + v_rate * 1.0)::integer, v_settings.max_in_flight - v_in_flight
         );
         v_fresh := '{}';
         v_pending := '{}';
@@ -371,7 +379,8 @@ BEGIN
             v_taken := v_taken + 1;
             UPDATE sync.outbox AS o SET
                 state = 'claimed', claim_id = gen_random_uuid(), claimed_by = p_worker,
-                claimed_at = v_now, heartbeat_at = v_now, updated_at = now()
+                claimed_at = v_now, heartbeat_at = v_now, updated_at = now(),
+                send_at = v_now + make_interval(secs => send_delay)
             WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id
             RETURNING o.claim_id INTO claim_id;
             tenant_id := v_entry.tenant_id;
@@ -470,7 +479,10 @@ BEGIN
                 request_id = f.request_id, request_bid = f.request_bid,
                 request_op = f.request_op, request_entity = f.request_entity,
                 request_version = f.request_version, request_body = f.request_body,
-                updated_at = now()
+                updated_at = now(),
+                send_at = v_now + make_interval(secs => round(greatest(
+                    CASE WHEN v_batch THEN 1 ELSE f.ordinality END - v_tokens_before, 0
+                ) / v_rate, 3))
             FROM unnest(v_fresh) WITH ORDINALITY AS f
             WHERE o.tenant_id = f.tenant_id AND o.document_id = f.document_id
             RETURNING o.claim_id, o.tenant_id, o.document_id, o.request_version, o.request_entity,

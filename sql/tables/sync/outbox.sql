@@ -27,6 +27,7 @@ CREATE TABLE sync.outbox (
     last_error text,
     done_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    send_at timestamptz,
     PRIMARY KEY (tenant_id, document_id),
     CONSTRAINT outbox_document_fk FOREIGN KEY (tenant_id, document_id)
     REFERENCES books.documents (tenant_id, document_id) ON DELETE CASCADE,
@@ -42,6 +43,9 @@ CREATE TABLE sync.outbox (
 );
 
 CREATE INDEX outbox_due ON sync.outbox (due_at, tenant_id) WHERE state = 'pending';
+-- one realm's due entries in claim order (unresolved requests first): api.outbox__claim
+CREATE INDEX outbox_tenant_due ON sync.outbox (tenant_id, (request_id IS NULL), due_at, document_id)
+WHERE state = 'pending';
 CREATE INDEX outbox_claimed ON sync.outbox (tenant_id, heartbeat_at) WHERE state = 'claimed';
 CREATE UNIQUE INDEX outbox_claim_id ON sync.outbox (claim_id) WHERE claim_id IS NOT NULL;
 
@@ -78,3 +82,5 @@ COMMENT ON COLUMN sync.outbox.last_http_status IS 'HTTP status of the last answe
 COMMENT ON COLUMN sync.outbox.last_error IS 'Last failure, for the operator.';
 COMMENT ON COLUMN sync.outbox.done_at IS 'When the latest version was accepted by QuickBooks.';
 COMMENT ON COLUMN sync.outbox.updated_at IS 'When the entry last changed.';
+COMMENT ON COLUMN sync.outbox.send_at IS
+'When the claimed request may leave (its reserved token); a claimed request is in flight from then on.';

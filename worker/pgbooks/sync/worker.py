@@ -330,10 +330,12 @@ class Worker:
                 next_due = backlog.get("next_due_at")
                 if until_idle and not due and not in_flight and next_due is None and not rounds:
                     return
-                if due:
-                    wait = self.cfg.busy_poll  # throttled or locked by another loop
-                elif next_due is not None:
-                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
+                if next_due is not None:
+                    # next_due_at: when a claim can next hand something out (a due entry whose
+                    # realm's bucket may be visited); due now yet nothing claimed = locked by
+                    # another loop or at the realm's in-flight cap: poll briefly
+                    soonest = self.cfg.busy_poll if due else 0.005
+                    wait = min(self.cfg.idle_poll, max(soonest, next_due.timestamp() - time.time()))
                 else:
                     wait = self.cfg.idle_poll
                 self.wake.clear()
