@@ -15,6 +15,7 @@ Every worker and the sandbox run as separate processes; their peak RSS (VmHWM) i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -49,13 +50,23 @@ def _cmd(name: str, args: list[str]) -> list[str]:
     if PROFILE is None:
         return args
     out = PROFILE / f"{name}.txt"
-    return [str(BIN / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", str(out), "--", *args]
+    return [str(BIN / "py-spy"), "record", "-r", "100", "-f", "raw", "-o", str(out), "--", *args]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -77,7 +88,7 @@ class Proc:
         self.p = subprocess.Popen(
             args,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=self.log,  # a worker prints its stats (JSON) here when it stops
             stderr=self.log,
             start_new_session=PROFILE is not None,
         )
@@ -85,6 +96,7 @@ class Proc:
 
     def stop(self) -> None:
         self.rss = _peak_rss_mb(self.p.pid)
+        self.cpu = _cpu_seconds(self.p.pid)
         if PROFILE is not None:  # py-spy and its worker both stop on SIGINT; py-spy then writes
             os.killpg(self.p.pid, signal.SIGINT)
         else:
@@ -95,6 +107,12 @@ class Proc:
             self.p.kill()
             self.p.wait()
         self.log.close()
+        self.stats: dict[str, Any] = {}
+        with open(self.log.name, encoding="utf-8") as fh:
+            text = fh.read()
+        if "{" in text and text.rstrip().endswith("}"):
+            with contextlib.suppress(ValueError):
+                self.stats = json.loads(text[text.rindex("\n{") + 1 if "\n{" in text else 0 :])
 
 
 def _env(url: str) -> dict[str, str]:
@@ -118,7 +136,7 @@ def _warm_bytecode() -> None:
 
 
 def _worker(url: str, name: str, loops: int = 4) -> Proc:
-    args = [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops)]
+    args = [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops), "--json"]
     return Proc(name, _cmd(name, args), _env(url))
 
 
@@ -181,15 +199,21 @@ def _accepted(conn: psycopg.Connection, tenants: list[str], since: float, until:
 
 
 def throughput(
-    conn: psycopg.Connection, url: str, base: str, n_realms: int, seconds: float
+    conn: psycopg.Connection, url: str, base: str, n_realms: int, seconds: float, n_workers: int
 ) -> dict[str, Any]:
     tenants = _tenants(conn, url, base, f"tp{n_realms}_", n_realms)
     _insert_customers(conn, tenants, int(seconds * 10) + 20, f"tp{n_realms}")  # backlog > ceiling
-    workers = [_worker(url, f"tp{n_realms}-{i}", loops=4) for i in range(1 if n_realms == 1 else 2)]
-    warm = 3.0
-    time.sleep(warm)
+    workers = [_worker(url, f"tp{n_realms}-{i}", loops=4) for i in range(n_workers)]
+    # The window opens 3 s after the first acceptance: a worker's start (imports, connections)
+    # takes seconds on a loaded machine and is not part of the sustained rate.
+    started = time.time()
+    while time.time() < started + 60 and not _accepted(conn, tenants, started, time.time() + 1):
+        time.sleep(0.1)
+    time.sleep(3.0)
     t0 = time.time()
+    cpu0 = [_cpu_seconds(w.p.pid) for w in workers]
     time.sleep(seconds)
+    cpu1 = [_cpu_seconds(w.p.pid) for w in workers]
     t1 = time.time()
     for w in workers:
         w.stop()
@@ -202,6 +226,8 @@ def throughput(
         "ceiling": ceiling,
         "pct": 100 * done / ceiling,
         "rss": [w.rss for w in workers],
+        "stats": [w.stats for w in workers],
+        "cpu": sum(cpu1) - sum(cpu0),  # the worker processes' CPU seconds in the window
     }
 
 
@@ -271,8 +297,11 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out_w, _ = w.communicate()
     wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w_cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
     # The worker's own clock (from run() start, i.e. after imports and process start, as pgqueuer's
     # below is measured from qm.run()); the wall time including process start is printed too.
     elapsed = float(json.loads(out_w[out_w.index("{") :])["seconds"])
@@ -321,6 +350,7 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
         "pgq_left": left[0] if left else None,
         "pgq_rss": pgq_rss,
         "rss": w_rss,
+        "cpu_ms_per_doc": 1000 * w_cpu / max(done, 1),
     }
 
 
@@ -328,6 +358,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
     ap.add_argument("--only", default="tp1,tp50,latency,drain", help="phases to run")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the 50-realm phase (default 2)"
+    )
     ap.add_argument(
         "--profile",
         type=Path,
@@ -385,12 +418,22 @@ def main() -> int:
                 for n_realms in (1, 50):
                     if f"tp{n_realms}" not in only:
                         continue
-                    r = throughput(conn, url, base, n_realms, window)
+                    n_workers = 1 if n_realms == 1 else args.workers
+                    r = throughput(conn, url, base, n_realms, window, n_workers)
                     label = f"throughput, {n_realms} realm(s), % of 500 req/min/realm ceiling"
                     print(f"{label:<60}{r['pct']:>13.1f}%{'>= 95%':>12}")
                     label = "  accepted / ceiling in the window"
                     print(f"{label:<60}{r['accepted']:>8} / {r['ceiling']:.0f}")
                     rss[f"workers tp{n_realms}"] = [round(x) for x in r["rss"]]
+                    label = "  worker CPU per accepted document (ms, all processes)"
+                    print(f"{label:<60}{1000 * r['cpu'] / max(r['accepted'], 1):>14.2f}")
+                    for i, st in enumerate(r["stats"]):
+                        acc, sec = st.get("accepted", 0), st.get("seconds") or 1
+                        label = f"  worker process {i + 1}/{n_workers}: accepted, docs/s of its run"
+                        print(f"{label:<60}{acc:>8} {acc / sec:>5.0f}/s")
+                        if args.db_stats:
+                            keys = ("claims", "empty_claims", "claim_seconds", "complete_seconds")
+                            print("    " + ", ".join(f"{k} {st.get(k)}" for k in keys))
                 if "latency" in only:
                     lat = latency(conn, url, base, 50, lat_s)
                     for q, goal in (("p50", ""), ("p99", "<= 1.5 s")):
@@ -405,6 +448,8 @@ def main() -> int:
                     label = "  same, wall clock incl. process start (docs/s)"
                     print(f"{label:<60}{dr['wall_docs_s']:>14.0f}")
                     print(f"{'  delivered / inserted':<60}{dr['delivered']:>8} / {dr['n']}")
+                    label = "  worker CPU per delivered document (ms, whole process life)"
+                    print(f"{label:<60}{dr['cpu_ms_per_doc']:>14.2f}")
                     print(
                         f"{'pgqueuer no-op drain, same database (jobs/s)':<60}{dr['pgq_s']:>14.0f}"
                     )
