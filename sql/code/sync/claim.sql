@@ -287,7 +287,9 @@ DECLARE
     v_taken integer := 0;
     v_taken_before integer;
     v_batch_id text;
+    v_batches integer;
     v_i integer;
+    v_k integer;
     v_err text;
     v_state text;
 BEGIN
@@ -320,8 +322,11 @@ BEGIN
             * (v_settings.per_minute - v_settings.per_second) / 60.0
         );
         -- A refilled_at in the future encodes a reservation (negative tokens, see below).
+        -- Batch bucket capacity: one second of its rate, at least one batch (QuickBooks' 40/min:
+        -- one; an unthrottled realm: several batches per visit).
         v_bucket.batch_tokens := least(
-            1, v_bucket.batch_tokens + greatest(extract(EPOCH FROM v_now - v_bucket.refilled_at), 0)
+            greatest(1, v_settings.batch_per_minute / 60.0),
+            v_bucket.batch_tokens + greatest(extract(EPOCH FROM v_now - v_bucket.refilled_at), 0)
             * v_settings.batch_per_minute / 60.0
         );
         v_rate := greatest((v_settings.per_minute - v_settings.per_second) / 60.0, 0.001);
@@ -359,7 +364,8 @@ BEGIN
         LOOP
             EXIT WHEN v_requests <= 0;
             EXIT WHEN cardinality(v_pending) >= CASE
-                WHEN v_bucket.batch_tokens >= 1 AND v_settings.batch_per_minute > 0 THEN v_settings.batch_size
+                WHEN v_bucket.batch_tokens >= 1 AND v_settings.batch_per_minute > 0
+                    THEN v_settings.batch_size * least(floor(v_bucket.batch_tokens), v_requests)
                 ELSE v_requests
             END;
             IF v_entry.request_id IS NULL THEN
@@ -448,20 +454,33 @@ BEGIN
             END IF;
         END IF;
 
-        -- Fresh entries: one batch request when there are several and a batch token is left,
-        -- otherwise single requests while request tokens last.
+        -- Fresh entries: batch requests of up to batch_size when there are several and batch
+        -- tokens are left (as many batches as tokens allow), otherwise single requests while
+        -- request tokens last.
         IF cardinality(v_fresh) >= 2 AND v_bucket.batch_tokens >= 1 AND v_requests >= 1
             AND v_settings.batch_per_minute > 0 THEN
-            v_fresh := v_fresh[1:v_settings.batch_size];
-            v_batch_id := logic.request__id(ARRAY(SELECT f.request_id FROM unnest(v_fresh) AS f));
-            v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
+            v_batches := least(
+                floor(v_bucket.batch_tokens)::integer, v_requests,
+                ceil(cardinality(v_fresh)::numeric / v_settings.batch_size)::integer
+            );
+            v_fresh := v_fresh[1:v_batches * v_settings.batch_size];
+            v_bucket.batch_tokens := v_bucket.batch_tokens - v_batches;
             v_tokens_before := v_bucket.tokens;
             v_batch := true;
-            v_bucket.tokens := v_bucket.tokens - 1;
-            v_requests := v_requests - 1;
-            FOR v_i IN 1 .. cardinality(v_fresh) LOOP
-                v_fresh[v_i].request_id := v_batch_id;
-                v_fresh[v_i].request_bid := v_i::text;
+            v_bucket.tokens := v_bucket.tokens - v_batches;
+            v_requests := v_requests - v_batches;
+            -- chunk k holds entries (k-1)*batch_size+1 .. k*batch_size; bIds 1.. within it
+            FOR v_k IN 1 .. v_batches LOOP
+                v_batch_id := logic.request__id(ARRAY(
+                    SELECT f.request_id FROM unnest(v_fresh) WITH ORDINALITY AS f
+                    WHERE (f.ordinality - 1) / v_settings.batch_size + 1 = v_k
+                    ORDER BY f.ordinality
+                ));
+                FOR v_i IN (v_k - 1) * v_settings.batch_size + 1
+                    .. least(v_k * v_settings.batch_size, cardinality(v_fresh)) LOOP
+                    v_fresh[v_i].request_id := v_batch_id;
+                    v_fresh[v_i].request_bid := (v_i - (v_k - 1) * v_settings.batch_size)::text;
+                END LOOP;
             END LOOP;
         ELSE
             v_fresh := v_fresh[1:greatest(v_requests, 0)];
@@ -481,22 +500,24 @@ BEGIN
                 request_version = f.request_version, request_body = f.request_body,
                 updated_at = now(),
                 send_at = v_now + make_interval(secs => round(greatest(
-                    CASE WHEN v_batch THEN 1 ELSE f.ordinality END - v_tokens_before, 0
+                    CASE WHEN v_batch THEN (f.ordinality - 1) / v_settings.batch_size + 1
+                        ELSE f.ordinality END - v_tokens_before, 0
                 ) / v_rate, 3))
             FROM unnest(v_fresh) WITH ORDINALITY AS f
             WHERE o.tenant_id = f.tenant_id AND o.document_id = f.document_id
             RETURNING o.claim_id, o.tenant_id, o.document_id, o.request_version, o.request_entity,
                 o.request_op, o.request_id, o.request_bid, o.request_body,
-                -- the n-th single request waits until the bucket holds its token; a batch is one
+                -- the n-th single request (or batch) waits until the bucket holds its token
                 round(greatest(
-                    CASE WHEN v_batch THEN 1 ELSE f.ordinality END - v_tokens_before, 0
+                    CASE WHEN v_batch THEN (f.ordinality - 1) / v_settings.batch_size + 1
+                        ELSE f.ordinality END - v_tokens_before, 0
                 ) / v_rate, 3) AS send_delay
         )
         SELECT c.claim_id, c.tenant_id, c.document_id, c.request_version, v_tenant.realm_id::text,
             v_tenant.base_url::text, c.request_entity, c.request_op, c.request_id, c.request_bid,
             c.request_body, false, NULL::text, c.send_delay
         FROM claimed AS c
-        ORDER BY c.request_bid::integer NULLS LAST, c.document_id;
+        ORDER BY CASE WHEN v_batch THEN c.request_id END, c.request_bid::integer NULLS LAST, c.document_id;
 
         UPDATE sync.rate_buckets AS b SET
             -- Negative tokens (reservations) are stored as an empty bucket refilled in the future.
