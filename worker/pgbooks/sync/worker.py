@@ -127,7 +127,7 @@ class Worker:
         own_http = self._http is None
         http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
         tokens = self._tokens or TokenStore(self.db_url, http, own_connection=True)
-        self.qbo = QboClient(http)
+        self.qbo = QboClient(http, concurrency=64)
         self.tokens = tokens
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
