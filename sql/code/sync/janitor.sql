@@ -80,7 +80,7 @@ COMMENT ON FUNCTION api.outbox__retry(text, bigint, text) IS
 'Operator: retries a failed or held document now and resolves its open exceptions as retried.';
 
 CREATE FUNCTION api.outbox__backlog()
-RETURNS TABLE (due integer, next_due_at timestamptz, in_flight integer)
+RETURNS TABLE (due integer, next_due_at timestamptz, in_flight integer, next_ready_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -100,16 +100,7 @@ BEGIN
         -- the earliest moment a claim can hand something out: a realm's first due entry, but not
         -- before its bucket may be visited again (api.outbox__claim: half of the reservation
         -- horizon free) nor before a 429's block ends. A throttled realm's loop sleeps until then.
-        (
-            SELECT min(greatest(x.first_due, b.refilled_at - INTERVAL '0.5 seconds', b.blocked_until))
-            FROM sync.rate_buckets AS b
-            JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
-            CROSS JOIN LATERAL (
-                SELECT min(o.due_at) AS first_due FROM sync.outbox AS o
-                WHERE o.tenant_id = b.tenant_id AND o.state = 'pending'
-            ) AS x
-            WHERE NOT c.paused AND x.first_due IS NOT NULL
-        ),
+        r.next_due,
         (
             SELECT count(*) FROM (
                 SELECT 1 FROM sync.outbox AS o
@@ -117,13 +108,34 @@ BEGIN
                 WHERE NOT c.paused AND o.state = 'claimed'
                 LIMIT 100
             ) AS y
-        )::integer;
+        )::integer,
+        r.next_ready
+    FROM (
+        -- next_ready_at: the first due entry of a realm that is not throttled at that moment (a
+        -- debounce ending: worth waking for at once)
+        SELECT
+            min(greatest(x.first_due, x.bucket_at)) AS next_due,
+            min(x.first_due) FILTER (WHERE x.bucket_at <= x.first_due) AS next_ready
+        FROM (
+            SELECT
+                (
+                    SELECT min(o.due_at) FROM sync.outbox AS o
+                    WHERE o.tenant_id = b.tenant_id AND o.state = 'pending'
+                ) AS first_due,
+                greatest(b.refilled_at - INTERVAL '0.5 seconds', b.blocked_until) AS bucket_at
+            FROM sync.rate_buckets AS b
+            JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
+            WHERE NOT c.paused
+        ) AS x
+        WHERE x.first_due IS NOT NULL
+    ) AS r;
 END;
 $$;
 
 COMMENT ON FUNCTION api.outbox__backlog() IS
 'Work left for the workers: entries due now, when a claim can next hand one out (an entry due and its '
-'realm''s bucket visitable), and entries in flight (paused realms excluded; counts capped at 100).';
+'realm''s bucket visitable), entries in flight, and the first due time of an entry whose realm is not '
+'throttled then (paused realms excluded; counts capped at 100).';
 
 REVOKE ALL ON FUNCTION api.outbox__heartbeat(text, uuid[]) FROM public;
 REVOKE ALL ON FUNCTION api.outbox__reap(text) FROM public;

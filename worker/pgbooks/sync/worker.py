@@ -409,19 +409,28 @@ class Worker:
                 backlog = await cur.fetchone() or {}
                 due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
                 next_due = backlog.get("next_due_at")
+                next_ready = backlog.get("next_ready_at")
                 if until_idle and not due and not in_flight and next_due is None and not rounds:
                     return
+                now = time.time()
+                wait = self.cfg.idle_poll
+                if next_ready is not None:
+                    # an entry of a realm that is not throttled falls due (debounce over): on time
+                    wait = min(wait, max(0.005, next_ready.timestamp() - now))
                 if next_due is not None:
                     # next_due_at: when a claim can next hand something out (a due entry whose
-                    # realm's bucket may be visited). Entries due now yet nothing claimed: their
-                    # realms are throttled, locked by another loop or at their in-flight cap;
-                    # waiting a little (jittered across loops) lets several realms' buckets come
-                    # due for ONE claim instead of one claim per realm (a visit reserves 1 s of
-                    # tokens and is allowed with 0.5 s of them left: no gap in the sending).
-                    soonest = self.cfg.throttle_poll * (1 + random.random()) if due else 0.005
-                    wait = min(self.cfg.idle_poll, max(soonest, next_due.timestamp() - time.time()))
-                else:
-                    wait = self.cfg.idle_poll
+                    # realm's bucket may be visited). Claimable now yet nothing claimed: locked
+                    # by another loop or at the realm's in-flight cap: poll briefly. Throttled
+                    # realms: wait at least throttle_poll (jittered across loops) so several
+                    # realms' buckets come due for ONE claim instead of one claim per realm (a
+                    # visit reserves 1 s of tokens and is allowed with 0.5 s of them left: no gap
+                    # in the sending).
+                    ahead = next_due.timestamp() - now
+                    if ahead <= 0:
+                        wait = min(wait, self.cfg.busy_poll)
+                    else:
+                        floor = self.cfg.throttle_poll * (1 + random.random())
+                        wait = min(wait, max(ahead, floor))
                 self.wake.clear()
                 waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.wake.wait())}
                 await asyncio.wait(
