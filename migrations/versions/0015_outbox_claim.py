@@ -1,4 +1,4 @@
-"""Outbox: per-realm index of the due entries in claim order; send time of a claimed request.
+"""Outbox: per-realm index of the due entries in claim order.
 
 Revision ID: 0015
 Revises: 0014

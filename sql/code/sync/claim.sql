@@ -206,7 +206,7 @@ BEGIN
             CASE WHEN c.op IS NOT NULL THEN logic.doc_type__qbo_entity(c.doc_type) END,
             CASE WHEN c.op IS NOT NULL THEN c.doc_version END,
             CASE WHEN c.op IS NOT NULL THEN c.rendered END,
-            c.ambiguous, c.last_http_status, c.last_error, c.done_at, c.updated_at, c.send_at
+            c.ambiguous, c.last_http_status, c.last_error, c.done_at, c.updated_at
         )::sync.outbox ORDER BY c.due_at, c.document_id),
         -- Lines that do not add up: the row-by-row path raises PB605 and flags the document.
         coalesce(bool_or(
@@ -330,12 +330,11 @@ BEGIN
             * v_settings.batch_per_minute / 60.0
         );
         v_rate := greatest((v_settings.per_minute - v_settings.per_second) / 60.0, 0.001);
-        -- In flight: claimed requests whose send time has come. A reservation (send_at ahead) is
-        -- not at QuickBooks yet; it is spaced from the others by the bucket's rate.
+        -- In flight: every claimed request, reservations included (a reservation may leave while
+        -- earlier requests are still out: counting it keeps the cap strict however slow the
+        -- answers are).
         SELECT count(DISTINCT o.request_id) INTO v_in_flight
-        FROM sync.outbox AS o
-        WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed'
-            AND (o.send_at IS NULL OR o.send_at <= v_now);
+        FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
         -- Reservations: up to one second of future tokens is handed out now, each request with
         -- the delay after which the bucket holds its token (send_delay). A busy realm is then
         -- visited about twice a second instead of once per token, at the same sending rate.
@@ -385,8 +384,7 @@ BEGIN
             v_taken := v_taken + 1;
             UPDATE sync.outbox AS o SET
                 state = 'claimed', claim_id = gen_random_uuid(), claimed_by = p_worker,
-                claimed_at = v_now, heartbeat_at = v_now, updated_at = now(),
-                send_at = v_now + make_interval(secs => send_delay)
+                claimed_at = v_now, heartbeat_at = v_now, updated_at = now()
             WHERE o.tenant_id = v_entry.tenant_id AND o.document_id = v_entry.document_id
             RETURNING o.claim_id INTO claim_id;
             tenant_id := v_entry.tenant_id;
@@ -498,11 +496,7 @@ BEGIN
                 request_id = f.request_id, request_bid = f.request_bid,
                 request_op = f.request_op, request_entity = f.request_entity,
                 request_version = f.request_version, request_body = f.request_body,
-                updated_at = now(),
-                send_at = v_now + make_interval(secs => round(greatest(
-                    CASE WHEN v_batch THEN (f.ordinality - 1) / v_settings.batch_size + 1
-                        ELSE f.ordinality END - v_tokens_before, 0
-                ) / v_rate, 3))
+                updated_at = now()
             FROM unnest(v_fresh) WITH ORDINALITY AS f
             WHERE o.tenant_id = f.tenant_id AND o.document_id = f.document_id
             RETURNING o.claim_id, o.tenant_id, o.document_id, o.request_version, o.request_entity,

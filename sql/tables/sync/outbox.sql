@@ -27,7 +27,6 @@ CREATE TABLE sync.outbox (
     last_error text,
     done_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT now(),
-    send_at timestamptz,
     PRIMARY KEY (tenant_id, document_id),
     CONSTRAINT outbox_document_fk FOREIGN KEY (tenant_id, document_id)
     REFERENCES books.documents (tenant_id, document_id) ON DELETE CASCADE,
@@ -82,5 +81,3 @@ COMMENT ON COLUMN sync.outbox.last_http_status IS 'HTTP status of the last answe
 COMMENT ON COLUMN sync.outbox.last_error IS 'Last failure, for the operator.';
 COMMENT ON COLUMN sync.outbox.done_at IS 'When the latest version was accepted by QuickBooks.';
 COMMENT ON COLUMN sync.outbox.updated_at IS 'When the entry last changed.';
-COMMENT ON COLUMN sync.outbox.send_at IS
-'When the claimed request may leave (its reserved token); a claimed request is in flight from then on.';
