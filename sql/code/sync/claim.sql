@@ -299,10 +299,10 @@ BEGIN
         JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
         WHERE NOT c.paused
             AND (b.blocked_until IS NULL OR b.blocked_until <= v_now)
-            -- A busy realm is visited only once half of its reservation horizon (1 s, below) is
-            -- free again: every visit then hands out at least half a second of its tokens, and
-            -- the claims of a 50-realm backlog are not spent on realms with one token to give.
-            AND b.refilled_at <= v_now + INTERVAL '0.5 seconds'
+            -- A busy realm is visited only once half of its reservation horizon (0.5 s, below) is
+            -- free again: every visit then hands out at least a quarter second of its tokens,
+            -- and the claims of a 50-realm backlog are not spent on realms with one token to give.
+            AND b.refilled_at <= v_now + INTERVAL '0.25 seconds'
             AND EXISTS (
                 SELECT 1 FROM sync.outbox AS o
                 WHERE o.tenant_id = b.tenant_id AND o.state = 'pending' AND o.due_at <= v_now
@@ -335,11 +335,12 @@ BEGIN
         -- answers are).
         SELECT count(DISTINCT o.request_id) INTO v_in_flight
         FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
-        -- Reservations: up to one second of future tokens is handed out now, each request with
+        -- Reservations: up to half a second of future tokens is handed out now, each request with
         -- the delay after which the bucket holds its token (send_delay). A busy realm is then
-        -- visited about twice a second instead of once per token, at the same sending rate.
+        -- visited about four times a second instead of once per token, at the same sending rate.
+        -- (Reservations count against max_in_flight: a longer horizon would hit that cap.)
         v_requests := least(
-            floor(v_bucket.tokens + v_rate * 1.0)::integer, v_settings.max_in_flight - v_in_flight
+            floor(v_bucket.tokens + v_rate * 0.5)::integer, v_settings.max_in_flight - v_in_flight
         );
         v_fresh := '{}';
         v_pending := '{}';

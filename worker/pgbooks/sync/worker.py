@@ -66,11 +66,14 @@ class WorkerConfig:
     housekeeping_every: float = 2.0
     idle_poll: float = 0.5
     busy_poll: float = 0.02
-    throttle_poll: float = 0.1  # least wait when entries are due but their realms are throttled
+    throttle_poll: float = 0.05  # least wait when entries are due but their realms are throttled
     use_pgqueuer: bool = True
     janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
     recon_every: int = 60  # seconds between reconciliation rollup refreshes (same scheduler)
     flush_every: float = 0.02  # acceptances gathered this long before one complete_many
+    flushers: int = (
+        1  # completion flushers per process, each on its own connection (more: lock convoy)
+    )
 
 
 class _Acks(list[tuple[Row, Any]]):
@@ -135,7 +138,7 @@ class Worker:
             asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
         ]
         tasks.append(asyncio.create_task(self._housekeeping()))
-        flusher = asyncio.create_task(self._flusher())
+        flushers = [asyncio.create_task(self._flusher()) for _ in range(self.cfg.flushers)]
         if self.cfg.use_pgqueuer:
             tasks.append(asyncio.create_task(self._pgqueuer()))
             tasks.append(asyncio.create_task(self._scheduler()))
@@ -158,9 +161,11 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             # acceptances already in hand are recorded before the process goes
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await flusher
+            for f in flushers:
+                f.cancel()
+            for f in flushers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await f
             if self.acks:
                 with contextlib.suppress(Exception):
                     last = await self._flush(None)
@@ -222,15 +227,18 @@ class Worker:
                 await asyncio.sleep(0.5)
 
     async def _flusher(self) -> None:
-        """One completion flusher per process, on its own connection: every acceptance of every
-        claim loop is closed in ONE transaction per flush (``api.outbox__complete_many``) as soon
-        as ``flush_every`` has gathered them. Claims never queue behind completions on a shared
-        connection, and a closed claim frees its realm's in-flight slot at once."""
+        """A completion flusher (``flushers`` per process), on its own connection: the
+        acceptances of every claim loop gathered for ``flush_every`` are closed in ONE transaction
+        (``api.outbox__complete_many``); while one flusher's transaction runs, the next takes
+        what came in meanwhile. Claims never queue behind completions on a shared connection, and
+        a closed claim frees its realm's in-flight slot at once."""
         conn: psycopg.AsyncConnection[Any] | None = None
         try:
             while True:
                 await self.acks.ready.wait()
                 await asyncio.sleep(self.cfg.flush_every)
+                if not self.acks:
+                    continue  # another flusher took them
                 self.acks.ready.clear()
                 conn = await self._flush(conn)
         finally:
@@ -423,8 +431,8 @@ class Worker:
                     # by another loop or at the realm's in-flight cap: poll briefly. Throttled
                     # realms: wait at least throttle_poll (jittered across loops) so several
                     # realms' buckets come due for ONE claim instead of one claim per realm (a
-                    # visit reserves 1 s of tokens and is allowed with 0.5 s of them left: no gap
-                    # in the sending).
+                    # visit reserves 0.5 s of tokens and is allowed with 0.25 s of them left: no
+                    # gap in the sending).
                     ahead = next_due.timestamp() - now
                     if ahead <= 0:
                         wait = min(wait, self.cfg.busy_poll)
