@@ -128,7 +128,11 @@ def _backend_hwm_kb(pid: int) -> int | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=1_000_000)
-    n = ap.parse_args().orders
+    ap.add_argument(
+        "--keep", action="store_true", help="Keep the database (pgbooks_bench_recon) for EXPLAIN."
+    )
+    args = ap.parse_args()
+    n = args.orders
     small = max(n // 100, 100)
     with devdb.server() as srv:
         name = "pgbooks_bench_recon"
@@ -193,8 +197,9 @@ def main() -> None:
                 print(f"refresh of the changed day (big): {time.perf_counter() - t3:.2f} s")
                 hwm = _backend_hwm_kb(pid)
         finally:
-            with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if not args.keep:
+                with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print()
     print(
