@@ -1,0 +1,168 @@
+"""The payout views read books.payout_rollup for unchanged payouts and recompute changed ones live;
+through every kind of change to balance transactions their answer equals the slow path
+(analytics.fct_balance_sources_live, and the views computed with every payout recomputed live)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from tests.recon.test_examples import seed
+
+COLS = (
+    "tenant_id, channel_id, payout_id, currency, bt_count, charges_gross, processor_fees, refunds,"
+    " chargebacks, adjustments, computed_net, stated_net"
+)
+FAST = f"SELECT {COLS} FROM analytics.fct_balance_sources ORDER BY 1, 2, 3, 4"
+SLOW = f"SELECT {COLS} FROM analytics.fct_balance_sources_live ORDER BY 1, 2, 3, 4"
+VIEWS = {
+    "clearing": "SELECT * FROM analytics.rpt_clearing_balance ORDER BY 1, 2, 3",
+    "payouts": "SELECT * FROM analytics.rpt_payout_reconciliation ORDER BY 1, 2, 4",
+    "sources": "SELECT * FROM analytics.fct_payout_sources ORDER BY 1, 2, 3, 4",
+    "variance": "SELECT * FROM analytics.rpt_payout_variance ORDER BY 1, 2, 4, 6, 7",
+    "check": "SELECT * FROM analytics.rpt_payout_variance_check ORDER BY 1, 2, 3",
+    "unmatched": "SELECT * FROM analytics.rpt_bank_unmatched ORDER BY 1, 2, 3",
+}
+
+
+def _text(rows: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+    # compared as text: 12.5 and 12.50 are equal numbers but print differently
+    return [tuple("" if v is None else str(v) for v in r) for r in rows]
+
+
+def _views(db: psycopg.Connection) -> dict[str, list[tuple[str, ...]]]:
+    return {k: _text(db.execute(q).fetchall()) for k, q in VIEWS.items()}
+
+
+def _check(db: psycopg.Connection) -> dict[str, list[tuple[str, ...]]]:
+    fast = _text(db.execute(FAST).fetchall())
+    assert fast == _text(db.execute(SLOW).fetchall())
+    views = _views(db)
+    # the same views with every payout marked, i.e. every balance transaction summed live
+    with db.transaction(force_rollback=True):
+        db.execute(
+            "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
+            " SELECT tenant_id, channel_id, payout_id FROM orders.balance_transactions"
+            " UNION SELECT tenant_id, channel_id, payout_id FROM books.payout_rollup"
+        )
+        computed = db.execute("SELECT DISTINCT computed FROM analytics.fct_balance_sources")
+        assert computed.fetchall() in ([("live",)], [])
+        assert _views(db) == views
+    return views
+
+
+def _computed(db: psycopg.Connection) -> set[str]:
+    rows = db.execute("SELECT DISTINCT computed FROM analytics.fct_balance_sources").fetchall()
+    return {r[0] for r in rows}
+
+
+def _refresh(db: psycopg.Connection, *, all_payouts: bool = False) -> int:
+    row = db.execute("SELECT api.payout_rollup__refresh('demo', %s)", (all_payouts,)).fetchone()
+    assert row is not None
+    assert db.execute("SELECT count(*) FROM books.payout_dirty").fetchone() == (0,)
+    assert _computed(db) == {"rollup"}
+    return int(row[0])
+
+
+def _bt(db: psycopg.Connection, bt: str, payout: str | None, kind: str, amount: str, fee: str) -> None:
+    db.execute(
+        "INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id,"
+        " payout_id, type, source_id, amount, fee, net, currency) VALUES ('demo', 'shop', %s, %s,"
+        " %s, %s, %s::numeric, %s::numeric, %s::numeric - %s::numeric, 'USD')",
+        (bt, payout, kind, "src_" + bt, amount, fee, amount, fee),
+    )
+
+
+def test_payout_views_equal_the_slow_path_through_changes(db: psycopg.Connection) -> None:
+    seed(db)
+    assert _computed(db) == {"live"}  # written by triggers: every payout marked
+    seeded = _check(db)
+    assert _refresh(db) >= 6
+    assert _check(db) == seeded
+
+    # inserts: a charge into a payout already rolled up, a movement not paid out yet, a
+    # refund carried by a payout (r_2 is no longer pending)
+    _bt(db, "bt_new1", "1002", "charge", "10.25", "0.30")
+    _bt(db, "bt_new2", None, "charge", "7.00", "0.21")
+    db.execute(
+        "INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id,"
+        " payout_id, type, source_id, amount, fee, net, currency) VALUES"
+        " ('demo', 'shop', 'bt_r2', '1004', 'refund', 'r_2', -9.99, 0, -9.99, 'USD')"
+    )
+    assert _computed(db) == {"rollup", "live"}
+    changed = _check(db)
+    assert changed != seeded
+    assert not any(r[5] == "refund_pending" for r in changed["variance"])
+    assert _refresh(db) == 3  # 1002, 1004 and the channel's unpaid movements
+    assert _check(db) == changed
+
+    # updates: an amount, a movement paid out (leaves NULL, joins 1001), a type change
+    db.execute(
+        "UPDATE orders.balance_transactions SET amount = 62.50, net = 60.50"
+        " WHERE balance_transaction_id = 'bt_3'"
+    )
+    db.execute(
+        "UPDATE orders.balance_transactions SET payout_id = '1001'"
+        " WHERE balance_transaction_id = 'bt_new2'"
+    )
+    db.execute(
+        "UPDATE orders.balance_transactions SET type = 'adjustment'"
+        " WHERE balance_transaction_id = 'bt_6'"
+    )
+    updated = _check(db)
+    assert updated != changed
+    _refresh(db)
+    assert _check(db) == updated
+
+    # deletes: one movement, then every movement of a payout (its rollup row must go)
+    db.execute("DELETE FROM orders.balance_transactions WHERE balance_transaction_id = 'bt_new1'")
+    _check(db)
+    db.execute("DELETE FROM orders.balance_transactions WHERE payout_id = '1004'")
+    gone = _check(db)
+    assert not any(r[2] == "1004" for r in gone["sources"])
+    _refresh(db)
+    assert _check(db) == gone
+    assert db.execute(
+        "SELECT count(*) FROM books.payout_rollup WHERE payout_id = '1004'"
+    ).fetchone() == (0,)
+
+    # a bulk load with triggers off is invisible to the marks until a full refresh
+    db.execute("SET session_replication_role = replica")
+    _bt(db, "bulk1", "1003", "fee", "-1.00", "0")
+    db.execute("RESET session_replication_role")
+    assert db.execute(FAST).fetchall() != db.execute(SLOW).fetchall()
+    assert _refresh(db, all_payouts=True) >= 5
+    _check(db)
+
+
+def test_refresh_keeps_a_payout_live_when_its_change_commits_meanwhile(
+    db: psycopg.Connection, db_url: str
+) -> None:
+    seed(db)
+    _refresh(db)
+    with psycopg.connect(db_url) as writer:  # a transaction still open during the refresh
+        writer.execute(
+            "UPDATE orders.balance_transactions SET fee = 3.00, net = 100.20"
+            " WHERE balance_transaction_id = 'txn_1'"
+        )
+        _refresh(db)
+    assert _computed(db) == {"rollup", "live"}
+    _check(db)
+    _refresh(db)
+    _check(db)
+
+
+def test_refresh_due_folds_payout_marks_of_every_tenant(db: psycopg.Connection) -> None:
+    seed(db)
+    marked = db.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT tenant_id, channel_id, payout_id"
+        " FROM books.payout_dirty) AS k"
+    ).fetchone()
+    days = db.execute("SELECT count(DISTINCT day) FROM books.recon_dirty").fetchone()
+    assert marked is not None and days is not None and marked[0] > 0
+    assert db.execute("SELECT api.recon_rollup__refresh_due()").fetchone() == (
+        marked[0] + days[0],
+    )
+    assert _computed(db) == {"rollup"}
+    _check(db)
