@@ -17,8 +17,8 @@ Payout views: 1.01 M balance transactions for the big tenant (a charge per order
 payouts = the sum of their balance transactions. The payout rollup is filled by
 ``api.payout_rollup__refresh(tenant, true)``; each payout view is also timed with every payout
 marked (the slow path: every balance transaction summed per query, as before the rollup; its
-answer is asserted equal), and with the newest payout and the unpaid movements marked (ongoing
-business). ``--keep`` leaves the database for EXPLAIN.
+answer is asserted equal), and with the newest payout marked (ongoing business). ``--keep``
+leaves the database for EXPLAIN.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ PAYOUT_QUERIES = {
 MARK_ALL_PAYOUTS = (
     "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
     " SELECT DISTINCT tenant_id, channel_id, payout_id FROM orders.balance_transactions"
+    " WHERE payout_id IS NOT NULL"
 )
 
 
@@ -230,6 +231,8 @@ def main() -> None:
                         for k in PAYOUT_QUERIES
                     ]
                 assert fast_payouts == slow_payouts, "payout views differ from the slow path"
+                # the rolled-back marks leave dead rows; on a live system autovacuum cleans up
+                conn.execute("VACUUM ANALYZE books.payout_dirty")
                 pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
                 print()
                 print(
@@ -245,6 +248,7 @@ def main() -> None:
                     for label in PAYOUT_QUERIES:
                         sql = QUERIES[label]
                         _row(label[: label.index(" (")] + ", slow path", *_both(conn, sql))
+                conn.execute("VACUUM ANALYZE books.payout_dirty")
                 # ongoing business: the newest day of each tenant changed since the refresh
                 conn.execute(
                     "INSERT INTO books.recon_dirty (tenant_id, day)"
@@ -254,15 +258,11 @@ def main() -> None:
                     "accuracy, newest day changed",
                     *_both(conn, QUERIES["order accuracy (per tenant)"]),
                 )
-                # and the newest payout plus the movements not paid out yet (both recomputed live)
+                # and the newest payout (the movements not paid out yet are always summed live)
                 conn.execute(
                     "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
                     " SELECT DISTINCT ON (tenant_id) tenant_id, channel_id, payout_id"
                     " FROM orders.payouts ORDER BY tenant_id, payout_date DESC, payout_id DESC"
-                )
-                conn.execute(
-                    "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
-                    " SELECT tenant_id, channel_id, NULL FROM orders.channels"
                 )
                 for label in PAYOUT_QUERIES:
                     short = label[: label.index(" (")]
@@ -272,10 +272,7 @@ def main() -> None:
                 print(f"refresh of the changed day (big): {time.perf_counter() - t3:.2f} s")
                 t3 = time.perf_counter()
                 conn.execute("SELECT api.payout_rollup__refresh('big')")
-                print(
-                    "refresh of the changed payout and unpaid movements (big):"
-                    f" {time.perf_counter() - t3:.2f} s"
-                )
+                print(f"refresh of the changed payout (big): {time.perf_counter() - t3:.2f} s")
                 hwm = _backend_hwm_kb(pid)
         finally:
             if not args.keep:

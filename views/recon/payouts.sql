@@ -27,8 +27,10 @@ COMMENT ON VIEW analytics.fct_balance_sources_live IS
 'excluded. Defines books.payout_rollup; read analytics.fct_balance_sources instead.';
 
 -- Fast by design: unmarked payouts from books.payout_rollup, marked ones (changed since the last
--- api.payout_rollup__refresh) recomputed live per payout by index range. NULL payout ids (balance
--- transactions not paid out yet) are their own branch so every join stays a plain equality.
+-- api.payout_rollup__refresh) recomputed live per payout by index range (OFFSET 0 keeps the
+-- lateral subquery a per-payout index scan whatever the statistics of the marks say), and the balance
+-- transactions not paid out yet (the processor's pending balance) always live, by their partial
+-- index (orders.balance_transactions_unpaid).
 CREATE VIEW analytics.fct_balance_sources AS
 SELECT
     r.tenant_id,
@@ -45,33 +47,9 @@ SELECT
     r.stated_net,
     'rollup' AS computed
 FROM books.payout_rollup AS r
-WHERE
-    r.payout_id IS NOT NULL
-    AND NOT EXISTS (
+WHERE NOT EXISTS (
         SELECT 1 FROM books.payout_dirty AS m
         WHERE m.tenant_id = r.tenant_id AND m.channel_id = r.channel_id AND m.payout_id = r.payout_id
-    )
-UNION ALL
-SELECT
-    r.tenant_id,
-    r.channel_id,
-    r.payout_id,
-    r.currency,
-    r.bt_count,
-    r.charges_gross,
-    r.processor_fees,
-    r.refunds,
-    r.chargebacks,
-    r.adjustments,
-    r.computed_net,
-    r.stated_net,
-    'rollup' AS computed
-FROM books.payout_rollup AS r
-WHERE
-    r.payout_id IS NULL
-    AND NOT EXISTS (
-        SELECT 1 FROM books.payout_dirty AS m
-        WHERE m.tenant_id = r.tenant_id AND m.channel_id = r.channel_id AND m.payout_id IS NULL
     )
 UNION ALL
 SELECT
@@ -100,18 +78,30 @@ CROSS JOIN
         SELECT x.*
         FROM analytics.fct_balance_sources_live AS x
         WHERE x.tenant_id = m.tenant_id AND x.channel_id = m.channel_id AND x.payout_id = m.payout_id
-        UNION ALL
-        SELECT x.*
-        FROM analytics.fct_balance_sources_live AS x
-        WHERE
-            x.tenant_id = m.tenant_id AND x.channel_id = m.channel_id
-            AND m.payout_id IS NULL AND x.payout_id IS NULL
-    ) AS s;
+        OFFSET 0
+    ) AS s
+UNION ALL
+SELECT
+    u.tenant_id,
+    u.channel_id,
+    u.payout_id,
+    u.currency,
+    u.bt_count,
+    u.charges_gross,
+    u.processor_fees,
+    u.refunds,
+    u.chargebacks,
+    u.adjustments,
+    u.computed_net,
+    u.stated_net,
+    'live' AS computed
+FROM analytics.fct_balance_sources_live AS u
+WHERE u.payout_id IS NULL;
 
 COMMENT ON VIEW analytics.fct_balance_sources IS
 'Equal to analytics.fct_balance_sources_live, fast by design: payouts unchanged since api.payout_rollup__refresh '
-'come from books.payout_rollup (computed = rollup), payouts whose balance transactions changed since are '
-'recomputed live (computed = live).';
+'come from books.payout_rollup (computed = rollup); payouts whose balance transactions changed since, and the '
+'balance transactions not paid out yet (payout_id NULL), are summed live (computed = live).';
 
 CREATE VIEW analytics.fct_payout_sources AS
 SELECT
@@ -265,7 +255,7 @@ BEGIN
                 x.tenant_id, x.channel_id, x.payout_id, x.currency, x.bt_count, x.charges_gross,
                 x.processor_fees, x.refunds, x.chargebacks, x.adjustments, x.computed_net, x.stated_net
             FROM analytics.fct_balance_sources_live AS x
-            WHERE x.tenant_id = p_tenant_id
+            WHERE x.tenant_id = p_tenant_id AND x.payout_id IS NOT NULL
             RETURNING channel_id, payout_id
         )
 
@@ -288,13 +278,9 @@ BEGIN
     ),
 
     dropped AS (
-        -- (coalesce, IS NULL) pairs: a NULL payout id matches only NULL, and the join stays hashable
         DELETE FROM books.payout_rollup AS r
         USING keys AS k
-        WHERE
-            r.tenant_id = p_tenant_id AND r.channel_id = k.channel_id
-            AND coalesce(r.payout_id, '') = coalesce(k.payout_id, '')
-            AND (r.payout_id IS NULL) = (k.payout_id IS NULL)
+        WHERE r.tenant_id = p_tenant_id AND r.channel_id = k.channel_id AND r.payout_id = k.payout_id
         RETURNING r.rollup_id
     ),
 
@@ -312,12 +298,7 @@ BEGIN
             SELECT y.*
             FROM analytics.fct_balance_sources_live AS y
             WHERE y.tenant_id = p_tenant_id AND y.channel_id = k.channel_id AND y.payout_id = k.payout_id
-            UNION ALL
-            SELECT y.*
-            FROM analytics.fct_balance_sources_live AS y
-            WHERE
-                y.tenant_id = p_tenant_id AND y.channel_id = k.channel_id
-                AND k.payout_id IS NULL AND y.payout_id IS NULL
+            OFFSET 0
         ) AS x
         RETURNING rollup_id
     )
@@ -330,7 +311,7 @@ $$;
 COMMENT ON FUNCTION api.payout_rollup__refresh(text, boolean) IS
 'Recomputes books.payout_rollup for the tenant''s payouts whose balance transactions changed (p_all: every '
 'payout, e.g. after a bulk load with triggers off) from analytics.fct_balance_sources_live and clears their '
-'marks, in one statement; returns the number of payouts recomputed (balance transactions not yet paid out count '
-'as one per channel). Safe to run concurrently with writers (pgbooks recon refresh).';
+'marks, in one statement; returns the number of payouts recomputed. Safe to run concurrently with writers '
+'(pgbooks recon refresh).';
 
 GRANT EXECUTE ON FUNCTION api.payout_rollup__refresh(text, boolean) TO pgbooks_worker, pgbooks_operator;

@@ -135,7 +135,7 @@ FOR EACH ROW EXECUTE FUNCTION logic.tg_tenant_settings__recon_dirty();
 
 -- The payout views (views/recon/payouts.sql) read books.payout_rollup for unmarked payouts and
 -- recompute marked ones live; every statement on orders.balance_transactions marks the payouts
--- (before and after) of the rows it touches.
+-- (before and after) of the rows it touches. Rows without a payout are always summed live.
 CREATE FUNCTION logic.tg_balance_transactions__payout_dirty()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -144,22 +144,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     EXECUTE 'INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id) '
+        || 'SELECT DISTINCT t.tenant_id, t.channel_id, t.payout_id FROM ('
         || CASE TG_OP
-            WHEN 'INSERT' THEN format('SELECT DISTINCT t.tenant_id, t.channel_id, t.payout_id FROM %I AS t', 'payout_new')
-            WHEN 'DELETE' THEN format('SELECT DISTINCT t.tenant_id, t.channel_id, t.payout_id FROM %I AS t', 'payout_old')
-            ELSE format(
-                'SELECT t.tenant_id, t.channel_id, t.payout_id FROM %I AS t '
-                'UNION SELECT t.tenant_id, t.channel_id, t.payout_id FROM %I AS t',
-                'payout_old', 'payout_new'
-            )
-        END;
+            WHEN 'INSERT' THEN format('SELECT * FROM %I', 'payout_new')
+            WHEN 'DELETE' THEN format('SELECT * FROM %I', 'payout_old')
+            ELSE format('SELECT * FROM %I UNION ALL SELECT * FROM %I', 'payout_old', 'payout_new')
+        END
+        || ') AS t WHERE t.payout_id IS NOT NULL';
     RETURN NULL;
 END;
 $$;
 
 COMMENT ON FUNCTION logic.tg_balance_transactions__payout_dirty() IS
-'AFTER statement on orders.balance_transactions: marks the payouts (NULL: not yet paid out) of the inserted, '
-'updated (before and after) and deleted rows stale in books.payout_dirty (one mark per payout per statement).';
+'AFTER statement on orders.balance_transactions: marks the payouts of the inserted, updated (before and after) '
+'and deleted rows stale in books.payout_dirty (one mark per payout per statement).';
 
 CREATE TRIGGER tg_balance_transactions__payout_dirty_insert
 AFTER INSERT ON orders.balance_transactions REFERENCING NEW TABLE AS payout_new

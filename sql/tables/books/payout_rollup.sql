@@ -1,18 +1,19 @@
 -- books.payout_rollup and books.payout_dirty: the payout views kept fast by design, like the
--- per-tenant summary (books.recon_rollup). payout_rollup holds, per tenant, channel, payout (NULL:
--- balance transactions not yet carried by a payout) and currency, the sums of
--- analytics.fct_balance_sources_live (the balance transactions other than the payout row itself)
--- as of its last refresh; payout_dirty holds one mark per (tenant, channel, payout) written by the
--- statement triggers of every change to orders.balance_transactions since. The views read
--- payout_rollup for unmarked payouts and recompute marked ones live (an index range per payout),
--- so they always equal the slow recomputation; api.payout_rollup__refresh folds marks back in.
+-- per-tenant summary (books.recon_rollup). payout_rollup holds, per tenant, channel, payout and
+-- currency, the sums of analytics.fct_balance_sources_live (the balance transactions other than
+-- the payout row itself) as of its last refresh; payout_dirty holds one mark per (tenant, channel,
+-- payout) written by the statement triggers of every change to orders.balance_transactions since.
+-- The views read payout_rollup for unmarked payouts and recompute marked ones live (an index range
+-- per payout), so they always equal the slow recomputation; api.payout_rollup__refresh folds marks
+-- back in. Balance transactions not carried by a payout yet (the processor's pending balance) are
+-- always summed live, by the partial index below.
 -- Both are caches recomputable from orders.balance_transactions: not audited.
 
 CREATE TABLE books.payout_rollup (
     tenant_id text NOT NULL REFERENCES orders.tenants (tenant_id),
     rollup_id bigint GENERATED ALWAYS AS IDENTITY,
     channel_id text NOT NULL,
-    payout_id text,
+    payout_id text NOT NULL,
     currency character(3) NOT NULL,
     bt_count bigint NOT NULL,
     charges_gross numeric,
@@ -29,12 +30,12 @@ CREATE TABLE books.payout_rollup (
 CREATE INDEX payout_rollup_payout ON books.payout_rollup (tenant_id, channel_id, payout_id);
 
 COMMENT ON TABLE books.payout_rollup IS
-'Balance transaction sums per tenant, channel, payout (NULL: not yet paid out) and currency, as of the last '
-'api.payout_rollup__refresh of that payout. [audit: skip] derived cache, recomputable.';
+'Balance transaction sums per tenant, channel, payout and currency, as of the last api.payout_rollup__refresh '
+'of that payout. [audit: skip] derived cache, recomputable.';
 COMMENT ON COLUMN books.payout_rollup.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN books.payout_rollup.rollup_id IS 'Surrogate key (unique within the tenant).';
 COMMENT ON COLUMN books.payout_rollup.channel_id IS 'Channel (provider account).';
-COMMENT ON COLUMN books.payout_rollup.payout_id IS 'Payout carrying the balance transactions; NULL: none yet.';
+COMMENT ON COLUMN books.payout_rollup.payout_id IS 'Payout carrying the balance transactions.';
 COMMENT ON COLUMN books.payout_rollup.currency IS 'Currency of the balance transactions.';
 COMMENT ON COLUMN books.payout_rollup.bt_count IS 'Number of balance transactions (the payout row excluded).';
 COMMENT ON COLUMN books.payout_rollup.charges_gross IS 'Sum of charge amounts (NULL: no charge).';
@@ -50,7 +51,7 @@ CREATE TABLE books.payout_dirty (
     tenant_id text NOT NULL REFERENCES orders.tenants (tenant_id),
     mark_id bigint GENERATED ALWAYS AS IDENTITY,
     channel_id text NOT NULL,
-    payout_id text,
+    payout_id text NOT NULL,
     marked_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, mark_id)
 );
@@ -64,8 +65,12 @@ COMMENT ON TABLE books.payout_dirty IS
 COMMENT ON COLUMN books.payout_dirty.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN books.payout_dirty.mark_id IS 'Surrogate key (unique within the tenant).';
 COMMENT ON COLUMN books.payout_dirty.channel_id IS 'Channel of the changed balance transactions.';
-COMMENT ON COLUMN books.payout_dirty.payout_id IS 'Their payout; NULL: balance transactions not yet paid out.';
+COMMENT ON COLUMN books.payout_dirty.payout_id IS 'Their payout.';
 COMMENT ON COLUMN books.payout_dirty.marked_at IS 'When the change was written.';
+
+-- Balance transactions not carried by a payout yet, summed live by every query of the payout views.
+CREATE INDEX balance_transactions_unpaid ON orders.balance_transactions (tenant_id, channel_id)
+WHERE payout_id IS NULL;
 
 -- Refunds not yet carried by a payout (analytics.rpt_payout_variance, refund_pending): one index
 -- probe per refund instead of a scan of every balance transaction.

@@ -145,7 +145,9 @@ def unmatched_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> 
 def refresh_cmd(
     tenant: str | None = TENANT_OPT,
     all_days: bool = typer.Option(
-        False, "--all", help="Recompute every day and payout (after a bulk load with triggers disabled)."
+        False,
+        "--all",
+        help="Recompute every day and payout (after a bulk load with triggers disabled).",
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
