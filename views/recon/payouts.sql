@@ -78,6 +78,7 @@ CROSS JOIN
         SELECT x.*
         FROM analytics.fct_balance_sources_live AS x
         WHERE x.tenant_id = m.tenant_id AND x.channel_id = m.channel_id AND x.payout_id = m.payout_id
+        ORDER BY x.currency
         OFFSET 0
     ) AS s
 UNION ALL
@@ -298,6 +299,7 @@ BEGIN
             SELECT y.*
             FROM analytics.fct_balance_sources_live AS y
             WHERE y.tenant_id = p_tenant_id AND y.channel_id = k.channel_id AND y.payout_id = k.payout_id
+            ORDER BY y.currency
             OFFSET 0
         ) AS x
         RETURNING rollup_id
