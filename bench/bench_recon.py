@@ -121,6 +121,10 @@ QUERIES = {
         "SELECT cause, sum(amount) FROM analytics.rpt_payout_variance"
         " WHERE tenant_id = %s GROUP BY cause"
     ),
+    "completeness, diverging days (per tenant)": (
+        "SELECT source_type, count(*) FROM analytics.rpt_completeness"
+        " WHERE tenant_id = %s AND diverges GROUP BY source_type"
+    ),
     "unmatched both sides (per tenant)": (
         "SELECT side, count(*) FROM analytics.rpt_bank_unmatched WHERE tenant_id = %s GROUP BY side"
     ),
