@@ -174,3 +174,55 @@ def test_refresh_due_folds_payout_marks_of_every_tenant(db: psycopg.Connection) 
     assert db.execute("SELECT api.recon_rollup__refresh_due()").fetchone() == (marked[0] + days[0],)
     assert _computed(db) == {"rollup"}
     _check(db)
+
+
+def test_a_large_first_match_refreshes_the_statistics_the_views_plan_with(
+    db: psycopg.Connection,
+) -> None:
+    # 150 payouts and their deposits, loaded in bulk (triggers off, as bench_recon does)
+    db.execute("SET session_replication_role = replica")
+    db.execute("INSERT INTO orders.tenants (tenant_id, name) VALUES ('big', 'Big')")
+    db.execute(
+        "INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency)"
+        " VALUES ('big', 'shop', 'shopify', 'Shop', 'USD')"
+    )
+    db.execute(
+        "INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount, currency,"
+        " payout_date, arrival_date) SELECT 'big', 'shop', 'p' || g, 'paid', 100 + g, 'USD',"
+        " date '2024-01-01' + g, date '2024-01-02' + g FROM generate_series(1, 150) AS g"
+    )
+    db.execute(
+        "INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id,"
+        " payout_id, type, amount, fee, net, currency) SELECT 'big', 'shop', 'bt' || g, 'p' || g,"
+        " 'charge', 100 + g, 0, 100 + g, 'USD' FROM generate_series(1, 150) AS g"
+    )
+    db.execute(
+        "INSERT INTO ingest.bank_statements (tenant_id, file_sha256, statement_index, format,"
+        " account_id, currency, line_count, new_line_count)"
+        " VALUES ('big', repeat('0', 64), 0, 'csv', 'chk', 'USD', 0, 0)"
+    )
+    db.execute(
+        "INSERT INTO ingest.bank_lines (tenant_id, statement_id, account_id, dedup_key,"
+        " fingerprint, booking_date, amount, currency, description)"
+        " SELECT 'big', s.statement_id, 'chk', 'l' || p.payout_id,"
+        " md5(p.payout_id) || md5(p.payout_id), p.arrival_date, p.amount, 'USD', 'SHOPIFY PAYOUT'"
+        " FROM orders.payouts AS p, ingest.bank_statements AS s WHERE p.tenant_id = 'big'"
+    )
+    db.execute("RESET session_replication_role")
+    db.execute("ANALYZE ingest.bank_matches")  # statistics of the empty table: no matches
+
+    def planned() -> float:
+        row = db.execute(
+            "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = 'ingest.bank_matches'::regclass"
+        ).fetchone()
+        assert row is not None
+        return float(row[0])
+
+    assert planned() <= 0
+    res = db.execute("SELECT api.bank__match('big', 5)").fetchone()
+    assert res is not None and res[0]["matched_amount_date"] == 150
+    assert planned() == 150
+    # a small run later leaves the statistics to autovacuum
+    db.execute("DELETE FROM ingest.bank_matches WHERE payout_id IN ('p1', 'p2')")
+    db.execute("SELECT api.bank__match('big', 5)")
+    assert planned() == 150
