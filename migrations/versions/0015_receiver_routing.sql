@@ -11,7 +11,10 @@
 ALTER TABLE orders.channels ADD COLUMN external_account_key text GENERATED ALWAYS AS (
     CASE platform
         WHEN 'shopify' THEN nullif(lower(btrim(external_account_id)), '')
-        WHEN 'woocommerce' THEN nullif(rtrim(regexp_replace(lower(btrim(external_account_id)), '^https?://', ''), '/'), '')
+        WHEN 'woocommerce'
+            THEN nullif(
+                    rtrim(regexp_replace(lower(btrim(external_account_id)), '^https?://', ''), '/'), ''
+                )
         ELSE nullif(btrim(external_account_id), '')
     END
 ) STORED;
