@@ -143,7 +143,7 @@ def test_receive_routes_by_account_and_limits_the_rate_from_options_and_environm
 def test_receive_refuses_a_malformed_rate(cli: Cli) -> None:
     result = cli("receive", "--port", "0", "--rate", "lots")
     assert result.code == 2, result
-    assert "RATE[/s][:BURST]" in result.stderr
+    assert "expected RATE/s:BURST" in result.stderr
 
 
 @pytest.mark.cli("backfill", "ingest status", "ingest process")

@@ -35,13 +35,13 @@ def receive_cmd(
         str(ratelimit.TENANT_DEFAULT),
         "--rate",
         envvar="PGBOOKS_RECEIVE_RATE",
-        help="Deliveries per tenant: RATE[/s][:BURST] token bucket (0 = no limit); over: 429.",
+        help="Deliveries per tenant, RATE/s:BURST token bucket (e.g. 100/s:1000; 0 = no limit).",
     ),
     unknown_rate: str = typer.Option(
         str(ratelimit.UNKNOWN_DEFAULT),
         "--unknown-rate",
         envvar="PGBOOKS_RECEIVE_UNKNOWN_RATE",
-        help="Requests per source IP to an unknown tenant, channel or account: RATE[/s][:BURST].",
+        help="Requests per source IP to an unknown tenant, channel or account, RATE/s:BURST.",
     ),
     stripe_account: str = typer.Option(
         None,
@@ -50,7 +50,7 @@ def receive_cmd(
         help="Stripe account (acct_...) of routed Stripe events without an 'account' field.",
     ),
 ) -> None:
-    """Serve the webhook receiver: POST /webhooks/<platform>[/<tenant_id>/<channel_id>].
+    """Serve the webhook receiver: POST /webhooks/<platform>(/<tenant>/<channel>).
 
     Stores every delivery verbatim in ingest.raw_events, then acknowledges; normalization runs in
     `pgbooks ingest process` (or here with --process). POST /webhooks/<platform> routes by the

@@ -54,7 +54,9 @@ def parse_rate(text: str, default_burst: int | None = None) -> Rate:
     """
     m = _RATE_RE.match(text)
     if not m:
-        raise ValueError(f"rate {text!r}: expected RATE[/s][:BURST], e.g. 100/s:1000 (0 = off)")
+        raise ValueError(
+            f"rate {text!r}: expected RATE/s:BURST, e.g. 100/s:1000 (/s, :BURST optional; 0 = off)"
+        )
     per_second = float(m.group(1))
     if m.group(2) is not None:
         burst = int(m.group(2))
