@@ -1,4 +1,4 @@
-"""Receiver routing by account: one channel per (platform, external account); throttled requests counted.
+"""Receiver routing: one channel per (platform, external account); 429s counted per bucket.
 
 Revision ID: 0015
 Revises: 0014
