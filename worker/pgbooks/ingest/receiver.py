@@ -158,8 +158,8 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, int, bool]:
 
 
 def _source_ip(request: Request) -> str:
-    # The TCP peer. Behind a proxy this is the proxy (X-Forwarded-For is not trusted: anyone can
-    # send it); run the receiver with uvicorn's --proxy-headers setup if one is in front.
+    # The TCP peer, or the X-Forwarded-For of a proxy uvicorn trusts (its default: only one on
+    # 127.0.0.1, FORWARDED_ALLOW_IPS); anyone else's X-Forwarded-For is ignored.
     return request.client.host if request.client else "unknown"
 
 
