@@ -124,9 +124,16 @@ def _insert_client(args: tuple[str, int]) -> int:
     return n
 
 
+def _ready(_i: int) -> int:
+    time.sleep(0.2)  # long enough for every worker to take one
+    return os.getpid()
+
+
 def _drive(fn: object, url: str, total: int, clients: int) -> float:
     per = total // clients
     with mp.get_context("spawn").Pool(clients) as pool:
+        # Timed from when every client process is up (spawned and imported), not from fork.
+        pool.map(_ready, range(clients), chunksize=1)
         t0 = time.perf_counter()
         done = sum(pool.map(fn, [(url, per)] * clients))  # type: ignore[arg-type]
         dt = time.perf_counter() - t0
