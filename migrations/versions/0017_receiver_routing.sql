@@ -1,4 +1,4 @@
--- 0016 receiver routing: POST /webhooks/<platform> finds the channel from the delivery itself
+-- 0017 receiver routing: POST /webhooks/<platform> finds the channel from the delivery itself
 -- (Shopify shop domain, WooCommerce site URL, Stripe account). Mirrors sql/tables/orders/channels.sql
 -- and sql/tables/ingest/receiver_throttles.sql.
 --
