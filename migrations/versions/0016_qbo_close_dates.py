@@ -1,4 +1,4 @@
-"""sync.attempts: an index by tenant, event and time for health over a recent window.
+"""QuickBooks books closing date per tenant and realm (books.qbo_close_dates).
 
 Revision ID: 0016
 Revises: 0015

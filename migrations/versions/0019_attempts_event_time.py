@@ -1,13 +1,13 @@
-"""Payout rollup: the payout views kept fast (rollup per payout + changed payouts).
+"""sync.attempts: an index by tenant, event and time for health over a recent window.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0015"
-down_revision = "0014"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
