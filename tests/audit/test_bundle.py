@@ -86,10 +86,12 @@ def test_chain_export_proves_the_chain_only_grew(
         DECLARE r record; v_prev bytea := '\\x' || repeat('00', 32);
         BEGIN
           FOR r IN SELECT * FROM audit.events WHERE tenant_id = 't1' ORDER BY seq LOOP
-            UPDATE audit.events SET prev_hash = v_prev, hash = sha256(v_prev || convert_to(
-              logic.audit__canonical(r.tenant_id, r.seq, r.event_time, r.txid, r.db_role,
-              r.app_user, r.reason_code, r.table_name, r.operation, r.row_key, r.before,
-              r.after), 'UTF8')) WHERE tenant_id = 't1' AND seq = r.seq
+            UPDATE audit.events SET prev_hash = v_prev, canonical = logic.audit__canonical_v2(
+              r.tenant_id, r.seq, r.event_time, r.txid, r.db_role, r.app_user, r.reason_code,
+              r.table_name, r.operation, r.row_key, r.before, r.after)
+            WHERE tenant_id = 't1' AND seq = r.seq;
+            UPDATE audit.events SET hash = sha256(v_prev || convert_to(canonical, 'UTF8'))
+            WHERE tenant_id = 't1' AND seq = r.seq
             RETURNING hash INTO v_prev;
           END LOOP;
         END $$

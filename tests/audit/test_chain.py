@@ -96,16 +96,68 @@ def _tamper(db: psycopg.Connection, sql: str) -> None:
     db.execute("SET session_replication_role = origin")
 
 
-def test_superuser_edit_is_named(books: psycopg.Connection) -> None:
+def test_superuser_cannot_edit_a_snapshot_apart_from_the_hashed_bytes(
+    books: psycopg.Connection,
+) -> None:
+    # before/after/row_key are generated from the stored canonical text: even with triggers
+    # off a superuser cannot write them directly...
+    with pytest.raises(psycopg.errors.GeneratedAlways):
+        _tamper(
+            books,
+            "UPDATE audit.events SET after = jsonb_set(after, '{total_amount}', '1') "
+            "WHERE tenant_id = 't1' AND seq = 2",
+        )
+    books.execute("SET session_replication_role = origin")
+    assert _verify(books)[0] is True
+    # ...and turning a snapshot into a plain column to edit it is named by verify.
     _tamper(
         books,
+        "ALTER TABLE audit.events ALTER COLUMN after DROP EXPRESSION; "
         "UPDATE audit.events SET after = jsonb_set(after, '{total_amount}', '1') "
         "WHERE tenant_id = 't1' AND seq = 2",
     )
+    ok, _checked, _bad, problem = _verify(books)
+    assert ok is False
+    assert "no longer generated from canonical" in problem
+
+
+def test_superuser_edit_of_the_canonical_text_is_named(books: psycopg.Connection) -> None:
+    # editing the stored bytes also rewrites the generated snapshot: the hash no longer matches
+    _tamper(
+        books,
+        "UPDATE audit.events SET canonical = replace(canonical, '10.5', '1.5') "
+        "WHERE tenant_id = 't1' AND seq = 2",
+    )
+    after = books.execute(
+        "SELECT after ->> 'total_amount' FROM audit.events WHERE tenant_id = 't1' AND seq = 2"
+    ).fetchone()
+    assert after is not None and after[0].startswith("1.5")
     ok, _checked, bad, problem = _verify(books)
     assert (ok, bad) == (False, 2)
     assert "content does not match" in problem
     assert _verify(books, "t2")[0] is True  # other tenants unaffected
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "app_user = 'mallory'",
+        "db_role = 'pgbooks_worker'",
+        "reason_code = 'DATA_CHANGE'",
+        "event_time = event_time + interval '1 microsecond'",
+        "txid = txid + 1",
+        "table_name = 'books.document_lines'",
+        "operation = 'DELETE'",
+    ],
+)
+def test_superuser_edit_of_a_scalar_column_is_named(
+    books: psycopg.Connection, assignment: str
+) -> None:
+    # the scalar columns are not in the hashed bytes twice: verify compares them with the header
+    _tamper(books, f"UPDATE audit.events SET {assignment} WHERE tenant_id = 't1' AND seq = 2")  # noqa: S608
+    ok, _checked, bad, problem = _verify(books)
+    assert (ok, bad) == (False, 2)
+    assert "content does not match" in problem
 
 
 def test_superuser_delete_is_detected(books: psycopg.Connection) -> None:
@@ -130,9 +182,10 @@ def test_superuser_rehash_of_one_link_breaks_the_next(books: psycopg.Connection)
     # An edit whose own hash is recomputed still breaks the link to its successor.
     _tamper(
         books,
-        "UPDATE audit.events SET app_user = 'mallory', hash = sha256(prev_hash || convert_to("
-        "logic.audit__canonical(tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code,"
-        " table_name, operation, row_key, before, after), 'UTF8')) "
+        "UPDATE audit.events SET app_user = 'mallory', canonical = logic.audit__canonical_v2("
+        "tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code, table_name, operation,"
+        " row_key, before, after) WHERE tenant_id = 't1' AND seq = 2; "
+        "UPDATE audit.events SET hash = sha256(prev_hash || convert_to(canonical, 'UTF8')) "
         "WHERE tenant_id = 't1' AND seq = 2",
     )
     ok, _checked, bad, problem = _verify(books)

@@ -1,8 +1,26 @@
 -- Verification of a tenant chain, in SQL, set-based: every event is checked against its own
--- stored hash (content) and against its predecessor (link: seq + 1 and prev_hash = previous
--- hash), so there is no sequential dependency and the scan runs at index-scan speed. A chain
--- where every link holds is exactly a chain that recomputes from genesis. Signed checkpoints must
+-- stored hash (content: sha256 of the stored canonical text, whose header must equal the scalar
+-- columns; the snapshots are generated from that text) and against its predecessor (link:
+-- seq + 1 and prev_hash = previous hash), so there is no sequential dependency and the scan
+-- runs at index-scan speed. A chain where every link holds is exactly a chain that recomputes from genesis. Signed checkpoints must
 -- still sit on the chain: this catches a deleted tail, which links alone cannot.
+
+CREATE FUNCTION logic.audit__snapshot_expr(p_column text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    -- pg_get_expr of the generation expressions of audit.events (sql/tables/audit/events.sql)
+    -- (exact text; a PostgreSQL major upgrade that prints it differently makes verify fail
+    -- loudly, never pass silently: then update this string)
+    SELECT format(
+        E'\nCASE\n    WHEN (version = 1) THEN NULLIF(((canonical)::jsonb -> %s), \'null\'::jsonb)\n'
+        '    ELSE (NULLIF(split_part(canonical, \'\n\'::text, %s), \'\'::text))::jsonb\nEND',
+        CASE p_column WHEN 'row_key' THEN 10 WHEN 'before' THEN 11 ELSE 12 END,
+        CASE p_column WHEN 'row_key' THEN 2 WHEN 'before' THEN 3 ELSE 4 END
+    )
+$$;
+
+COMMENT ON FUNCTION logic.audit__snapshot_expr(text) IS
+'Expected generation expression (as pg_get_expr prints it) of audit.events row_key/before/after.';
 
 CREATE FUNCTION close.audit__verify(
     p_tenant_id text, p_from_seq bigint DEFAULT 1, p_to_seq bigint DEFAULT NULL
@@ -19,6 +37,21 @@ DECLARE
     v_bad text;
     v_cp record;
 BEGIN
+    -- The snapshots must still be generated from the hashed text: a superuser who turned one
+    -- into a plain column (ALTER TABLE ... DROP EXPRESSION) could edit it apart from the bytes.
+    SELECT string_agg(a.attname, ', ' ORDER BY a.attname) INTO v_bad
+    FROM pg_catalog.pg_attribute AS a
+    LEFT JOIN pg_catalog.pg_attrdef AS d ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+    WHERE a.attrelid = 'audit.events'::regclass AND a.attname IN ('row_key', 'before', 'after')
+        AND NOT a.attisdropped
+        AND (a.attgenerated <> 's' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM
+            logic.audit__snapshot_expr(a.attname::text));
+    IF v_bad IS NOT NULL THEN
+        RETURN QUERY SELECT false, 0::bigint, NULL::bigint,
+            format('audit.events columns %s are no longer generated from canonical (schema tampered)', v_bad),
+            NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
     IF v_from = 1 THEN
         v_expected := logic.audit__genesis();
     ELSE
@@ -53,13 +86,16 @@ BEGIN
         FROM (
             -- The content check runs in the scan, below the window (OFFSET 0 keeps the planner
             -- from moving it up): the window's tuple store then holds narrow rows (seq, hashes,
-            -- a boolean) instead of every row's before/after snapshots.
+            -- a boolean). Content = the stored canonical text re-hashed, and the scalar columns
+            -- equal to its header; row_key/before/after are generated from the text (the
+            -- catalog check above makes sure they still are).
             SELECT
                 x.seq, x.prev_hash, x.hash,
-                x.hash = sha256(x.prev_hash || convert_to(logic.audit__canonical(
-                    x.tenant_id, x.seq, x.event_time, x.txid, x.db_role, x.app_user, x.reason_code,
-                    x.table_name, x.operation, x.row_key, x.before, x.after
-                ), 'UTF8')) AS content_ok
+                x.hash = sha256(x.prev_hash || convert_to(x.canonical, 'UTF8'))
+                AND starts_with(x.canonical, logic.audit__header(
+                    x.version, x.tenant_id, x.seq, x.event_time, x.txid, x.db_role, x.app_user,
+                    x.reason_code, x.table_name, x.operation
+                )) AS content_ok
             FROM audit.events AS x
             WHERE x.tenant_id = p_tenant_id AND x.seq >= v_from AND (p_to_seq IS NULL OR x.seq <= p_to_seq)
             ORDER BY x.seq
@@ -162,14 +198,8 @@ CREATE FUNCTION close.audit__export(
 ) RETURNS TABLE (seq bigint, prev_hash text, hash text, canonical text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET timezone = 'UTC'
 AS $$
-    SELECT
-        e.seq, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'),
-        logic.audit__canonical(
-            e.tenant_id, e.seq, e.event_time, e.txid, e.db_role, e.app_user, e.reason_code,
-            e.table_name, e.operation, e.row_key, e.before, e.after
-        )
+    SELECT e.seq, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'), e.canonical
     FROM audit.events AS e
     WHERE e.tenant_id = p_tenant_id AND e.seq >= coalesce(p_from_seq, 1)
         AND (p_to_seq IS NULL OR e.seq <= p_to_seq)
@@ -177,7 +207,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION close.audit__export(text, bigint, bigint) IS
-'Audit events of a tenant as their canonical encoding with hashes: what an offline verifier re-hashes.';
+'Audit events of a tenant as their stored canonical text (v1 or v2) with hashes: what an offline verifier re-hashes.';
 
 CREATE FUNCTION close.checkpoint__list(p_tenant_id text) RETURNS TABLE (
     seq bigint, head_hash text, statement text, public_key text, signature text
