@@ -12,7 +12,9 @@ ALTER TABLE audit.events ADD COLUMN version smallint NOT NULL DEFAULT 1, ADD COL
 -- the owner gave up UPDATE on the audit tables (grants.sql): taken back for this one backfill
 GRANT UPDATE ON audit.events TO current_user;
 ALTER TABLE audit.events DISABLE TRIGGER USER;
-UPDATE audit.events SET canonical = '[1, '
+UPDATE audit.events
+SET
+    canonical = '[1, '
     || coalesce(to_json(tenant_id)::text, 'null') || ', '
     || coalesce(seq::text, 'null') || ', '
     || coalesce(((extract(EPOCH FROM event_time) * 1000000)::bigint)::text, 'null') || ', '

@@ -2,8 +2,8 @@
 -- stored hash (content: sha256 of the stored canonical text, whose header must equal the scalar
 -- columns; the snapshots are generated from that text) and against its predecessor (link:
 -- seq + 1 and prev_hash = previous hash), so there is no sequential dependency and the scan
--- runs at index-scan speed. A chain where every link holds is exactly a chain that recomputes from genesis. Signed checkpoints must
--- still sit on the chain: this catches a deleted tail, which links alone cannot.
+-- runs at index-scan speed. A chain where every link holds is exactly a chain that recomputes
+-- from genesis. Signed checkpoints must still sit on the chain: this catches a deleted tail, which links alone cannot.
 
 CREATE FUNCTION logic.audit__snapshot_expr(p_column text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
