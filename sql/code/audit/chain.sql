@@ -170,6 +170,7 @@ DECLARE
     v_prevs bytea [];
     v_hashes bytea [];
     v_i integer;
+    v_last bigint;
     v_total bigint := 0;
 BEGIN
     DELETE FROM audit.pending_tx AS x WHERE x.txid = v_txid;
@@ -195,35 +196,44 @@ BEGIN
             v_seq := 0;
             v_hash := logic.audit__genesis();
         END IF;
-        SELECT
-            array_agg(s.ord ORDER BY s.ord),
-            array_agg(logic.audit__canonical_v2(
-                s.tenant_id, v_seq + s.n, s.event_time, v_txid, s.db_role, s.app_user, s.reason_code,
-                s.table_name, s.operation, s.row_key, s.before, s.after
-            ) ORDER BY s.ord)
-        INTO v_ords, v_texts
-        FROM (
-            SELECT p.*, row_number() OVER (ORDER BY p.ord) AS n
-            FROM audit.pending AS p
-            WHERE p.txid = v_txid AND p.tenant_id = v_tenant COLLATE "default"
-        ) AS s;
-        v_prevs := array_fill(NULL::bytea, ARRAY[cardinality(v_ords)]);
-        v_hashes := v_prevs;
-        FOR v_i IN 1..cardinality(v_ords) LOOP
-            v_prevs[v_i] := v_hash;
-            v_hash := sha256(v_hash || convert_to(v_texts[v_i], 'UTF8'));
-            v_hashes[v_i] := v_hash;
+        v_last := 0;
+        LOOP
+            -- in slices of 10,000 rows: memory stays bounded for a bulk statement of any size
+            SELECT
+                array_agg(s.ord ORDER BY s.ord),
+                array_agg(logic.audit__canonical_v2(
+                    s.tenant_id, v_seq + s.n, s.event_time, v_txid, s.db_role, s.app_user, s.reason_code,
+                    s.table_name, s.operation, s.row_key, s.before, s.after
+                ) ORDER BY s.ord)
+            INTO v_ords, v_texts
+            FROM (
+                SELECT p.*, row_number() OVER (ORDER BY p.ord) AS n
+                FROM audit.pending AS p
+                WHERE p.txid = v_txid AND p.tenant_id = v_tenant COLLATE "default" AND p.ord > v_last
+                ORDER BY p.ord
+                LIMIT 10000
+            ) AS s;
+            EXIT WHEN v_ords IS NULL;
+            v_prevs := array_fill(NULL::bytea, ARRAY[cardinality(v_ords)]);
+            v_hashes := v_prevs;
+            FOR v_i IN 1..cardinality(v_ords) LOOP
+                v_prevs[v_i] := v_hash;
+                v_hash := sha256(v_hash || convert_to(v_texts[v_i], 'UTF8'));
+                v_hashes[v_i] := v_hash;
+            END LOOP;
+            INSERT INTO audit.events (
+                tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
+                prev_hash, hash, version, canonical
+            )
+            SELECT
+                p.tenant_id, v_seq + u.n, p.event_time, v_txid, p.db_role, p.app_user, p.reason_code,
+                p.table_name, p.operation, u.prev_hash, u.hash, 2, u.canonical
+            FROM unnest(v_ords, v_texts, v_prevs, v_hashes) WITH ORDINALITY AS u (ord, canonical, prev_hash, hash, n)
+            INNER JOIN audit.pending AS p ON p.txid = v_txid AND p.ord = u.ord;
+            v_seq := v_seq + cardinality(v_ords);
+            v_last := v_ords[cardinality(v_ords)];
+            v_total := v_total + cardinality(v_ords);
         END LOOP;
-        INSERT INTO audit.events (
-            tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
-            prev_hash, hash, version, canonical
-        )
-        SELECT
-            p.tenant_id, v_seq + u.n, p.event_time, v_txid, p.db_role, p.app_user, p.reason_code,
-            p.table_name, p.operation, u.prev_hash, u.hash, 2, u.canonical
-        FROM unnest(v_ords, v_texts, v_prevs, v_hashes) WITH ORDINALITY AS u (ord, canonical, prev_hash, hash, n)
-        INNER JOIN audit.pending AS p ON p.txid = v_txid AND p.ord = u.ord;
-        v_total := v_total + cardinality(v_ords);
     END LOOP;
     DELETE FROM audit.pending AS p WHERE p.txid = v_txid;
     RETURN v_total;
