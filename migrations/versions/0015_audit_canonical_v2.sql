@@ -1,7 +1,8 @@
 -- 0015 audit canonical v2 (issue 7): every audit event stores the exact text it hashed
 -- (audit.events.canonical) and a per-row encoding version; row_key/before/after become stored
--- generated columns parsed from that text, so they cannot be edited apart from the hashed bytes
--- and verification re-hashes stored bytes (no jsonb printing). Existing rows get version 1 and
+-- generated columns parsed from that text, so they cannot be edited apart from the hashed bytes;
+-- a CHECK makes the scalar columns equal the text's header; verification re-hashes stored bytes
+-- (no jsonb printing) and checks that these definitions are intact. Existing rows get version 1 and
 -- their v1 canonical text, rendered here exactly as logic.audit__canonical rendered it when they
 -- were hashed: their hashes are unchanged (a row edited before this migration still fails).
 -- Also the per-transaction staging tables of the commit-time append (audit.pending, .pending_tx).
@@ -51,7 +52,21 @@ ADD COLUMN after jsonb GENERATED ALWAYS AS (
         ELSE nullif(split_part(canonical, E'\n', 4), '')::jsonb
     END
 ) STORED,
-ADD CONSTRAINT events_version_known CHECK (version IN (1, 2));
+ADD CONSTRAINT events_version_known CHECK (version IN (1, 2)),
+-- the scalar columns equal the header of the hashed text, checked at every write
+ADD CONSTRAINT events_header_matches CHECK (starts_with(
+    canonical, '[' || version::text || ', '
+    || coalesce(to_json(tenant_id)::text, 'null') || ', '
+    || seq::text || ', '
+    || ((extract(EPOCH FROM event_time) * 1000000)::bigint)::text || ', '
+    || txid::text || ', '
+    || coalesce(to_json(db_role)::text, 'null') || ', '
+    || coalesce(to_json(app_user)::text, 'null') || ', '
+    || coalesce(to_json(reason_code)::text, 'null') || ', '
+    || coalesce(to_json(table_name)::text, 'null') || ', '
+    || coalesce(to_json(operation)::text, 'null')
+    || CASE WHEN version = 1 THEN ', ' ELSE E']\n' END
+));
 
 COMMENT ON TABLE audit.events IS
 'Append-only audit log: every state change of orders, ingest, books and sync rows (and every override, close '

@@ -174,9 +174,11 @@ def test_a_chain_switches_from_v1_to_v2_at_a_link(db: psycopg.Connection, tmp_pa
     bundle._check_chain(chain, "t9", rep)
     assert rep.ok, rep.problems
     assert rep.facts["audit_head_seq"] == 3
-    # a v1 row's scalar column edited: named by the header check
+    # a v1 row's stored text edited: named by the hash check
     db.execute("SET session_replication_role = replica")
-    db.execute("UPDATE audit.events SET db_role = 'mallory' WHERE tenant_id = 't9' AND seq = 2")
+    db.execute(
+        "UPDATE audit.events SET canonical = canonical || ' ' WHERE tenant_id = 't9' AND seq = 2"
+    )
     db.execute("SET session_replication_role = origin")
     ok, _checked, bad, problem = _verify(db, "t9")
     assert (ok, bad) == (False, 2) and "content does not match" in problem

@@ -3,7 +3,7 @@
 -- stored text of the row (version 2: logic.audit__canonical_v2; version 1, rows written before
 -- migration 0015: logic.audit__canonical); genesis prev_hash = 32 zero bytes. row_key, before and
 -- after are generated from canonical (they cannot be edited apart from the hashed bytes); the
--- scalar columns are checked against canonical's header by close.audit__verify. seq is assigned
+-- scalar columns must equal canonical's header (constraint events_header_matches). seq is assigned
 -- under a per-tenant advisory lock and the head is read from the last row (no head table updated
 -- per row: that is quadratic under load). UPDATE, DELETE and TRUNCATE are refused by triggers and
 -- by privileges; a superuser who bypasses both is caught by close.audit__verify.
@@ -51,7 +51,22 @@ CREATE TABLE audit.events (
         'PERIOD_CLOSED', 'PERIOD_REOPENED', 'PERIOD_EXPORTED', 'LATE_POSTING_REROUTED',
         'CHECKPOINT_SIGNED'
     )),
-    CONSTRAINT events_version_known CHECK (version IN (1, 2))
+    CONSTRAINT events_version_known CHECK (version IN (1, 2)),
+    -- the scalar columns equal the header of the hashed text (logic.audit__header), checked at
+    -- every write, so verify need not recompute it (it checks that this constraint still holds)
+    CONSTRAINT events_header_matches CHECK (starts_with(
+        canonical, '[' || version::text || ', '
+        || coalesce(to_json(tenant_id)::text, 'null') || ', '
+        || seq::text || ', '
+        || ((extract(EPOCH FROM event_time) * 1000000)::bigint)::text || ', '
+        || txid::text || ', '
+        || coalesce(to_json(db_role)::text, 'null') || ', '
+        || coalesce(to_json(app_user)::text, 'null') || ', '
+        || coalesce(to_json(reason_code)::text, 'null') || ', '
+        || coalesce(to_json(table_name)::text, 'null') || ', '
+        || coalesce(to_json(operation)::text, 'null')
+        || CASE WHEN version = 1 THEN ', ' ELSE E']\n' END
+    ))
 );
 
 COMMENT ON TABLE audit.events IS
