@@ -162,6 +162,7 @@ SET timezone = 'UTC'
 AS $$
 DECLARE
     v_txid bigint := pg_current_xact_id()::text::bigint;
+    v_tenants text [];
     v_tenant text;
     v_seq bigint;
     v_hash bytea;
@@ -169,14 +170,16 @@ DECLARE
     v_texts text [];
     v_prevs bytea [];
     v_hashes bytea [];
+    v_n integer;
     v_i integer;
-    v_last bigint;
     v_total bigint := 0;
 BEGIN
-    DELETE FROM audit.pending_tx AS x WHERE x.txid = v_txid;
-    FOR v_tenant IN
-        SELECT DISTINCT p.tenant_id FROM audit.pending AS p WHERE p.txid = v_txid ORDER BY 1
-    LOOP
+    WITH unregistered AS (
+        DELETE FROM audit.pending_tx AS x WHERE x.txid = v_txid RETURNING 1
+    )
+    SELECT array_agg(DISTINCT p.tenant_id) INTO v_tenants
+    FROM audit.pending AS p WHERE p.txid = v_txid;
+    FOREACH v_tenant IN ARRAY coalesce(v_tenants, '{}') LOOP
         IF v_tenant IS NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'PB702',
@@ -186,6 +189,8 @@ BEGIN
                         WHERE p.txid = v_txid AND p.tenant_id IS NULL ORDER BY p.ord LIMIT 1)
                 );
         END IF;
+        -- the head is read by a statement that starts after the lock is granted (READ
+        -- COMMITTED: its snapshot sees the previous holder's commit)
         PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
         SELECT e.seq, e.hash INTO v_seq, v_hash
         FROM audit.events AS e
@@ -196,7 +201,6 @@ BEGIN
             v_seq := 0;
             v_hash := logic.audit__genesis();
         END IF;
-        v_last := 0;
         LOOP
             -- in slices of 10,000 rows: memory stays bounded for a bulk statement of any size
             SELECT
@@ -209,33 +213,39 @@ BEGIN
             FROM (
                 SELECT p.*, row_number() OVER (ORDER BY p.ord) AS n
                 FROM audit.pending AS p
-                WHERE p.txid = v_txid AND p.tenant_id = v_tenant COLLATE "default" AND p.ord > v_last
+                WHERE p.txid = v_txid AND p.tenant_id = v_tenant COLLATE "default"
                 ORDER BY p.ord
                 LIMIT 10000
             ) AS s;
-            EXIT WHEN v_ords IS NULL;
-            v_prevs := array_fill(NULL::bytea, ARRAY[cardinality(v_ords)]);
+            v_n := coalesce(cardinality(v_ords), 0);
+            EXIT WHEN v_n = 0;
+            v_prevs := array_fill(NULL::bytea, ARRAY[v_n]);
             v_hashes := v_prevs;
-            FOR v_i IN 1..cardinality(v_ords) LOOP
+            FOR v_i IN 1..v_n LOOP
                 v_prevs[v_i] := v_hash;
                 v_hash := sha256(v_hash || convert_to(v_texts[v_i], 'UTF8'));
                 v_hashes[v_i] := v_hash;
             END LOOP;
+            -- the staged rows leave audit.pending as they enter the chain (one statement)
+            WITH moved AS (
+                DELETE FROM audit.pending AS p
+                WHERE p.txid = v_txid AND p.ord = ANY(v_ords)
+                RETURNING p.*
+            )
             INSERT INTO audit.events (
                 tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
                 prev_hash, hash, version, canonical
             )
             SELECT
-                p.tenant_id, v_seq + u.n, p.event_time, v_txid, p.db_role, p.app_user, p.reason_code,
-                p.table_name, p.operation, u.prev_hash, u.hash, 2, u.canonical
+                m.tenant_id, v_seq + u.n, m.event_time, v_txid, m.db_role, m.app_user, m.reason_code,
+                m.table_name, m.operation, u.prev_hash, u.hash, 2, u.canonical
             FROM unnest(v_ords, v_texts, v_prevs, v_hashes) WITH ORDINALITY AS u (ord, canonical, prev_hash, hash, n)
-            INNER JOIN audit.pending AS p ON p.txid = v_txid AND p.ord = u.ord;
-            v_seq := v_seq + cardinality(v_ords);
-            v_last := v_ords[cardinality(v_ords)];
-            v_total := v_total + cardinality(v_ords);
+            INNER JOIN moved AS m ON m.ord = u.ord;
+            v_seq := v_seq + v_n;
+            v_total := v_total + v_n;
+            EXIT WHEN v_n < 10000;
         END LOOP;
     END LOOP;
-    DELETE FROM audit.pending AS p WHERE p.txid = v_txid;
     RETURN v_total;
 END
 $$;
@@ -333,12 +343,6 @@ SET extra_float_digits = '1'
 AS $$
 -- @plpgsql_check_options: oldtable = audit_old_rows, newtable = audit_new_rows
 DECLARE
-    -- row_key = the snapshot minus its non-key members (one jsonb operator, no per-row call)
-    v_nonkey text [] := ARRAY(
-        SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
-        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-            AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
-    );
     v_txid bigint := pg_current_xact_id()::text::bigint;
     v_time timestamptz := clock_timestamp();
     v_role text := logic.audit__actor();
@@ -348,42 +352,79 @@ DECLARE
         nullif(current_setting('pgbooks.reason', true), ''),
         logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
     );
-    v_n bigint;
 BEGIN
+    -- One statement per call: the non-key column list (row_key = the snapshot minus its
+    -- non-key members, one jsonb operator per row), the staged rows, and the registration of
+    -- the transaction (only when a row was staged).
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO audit.pending (
-            txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
-            row_key, before, after
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
+            SELECT v_txid, n.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'INSERT', n.j - nk.cols, NULL, n.j
+            FROM nk, (SELECT to_jsonb(r) AS j FROM audit_new_rows AS r) AS n
+            RETURNING 1
         )
-        SELECT v_txid, n.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'INSERT', n.j - v_nonkey, NULL, n.j
-        FROM (SELECT to_jsonb(r) AS j FROM audit_new_rows AS r) AS n;
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO audit.pending (
-            txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
-            row_key, before, after
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
+            SELECT v_txid, o.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'DELETE', o.j - nk.cols, o.j, NULL
+            FROM nk, (SELECT to_jsonb(r) AS j FROM audit_old_rows AS r) AS o
+            RETURNING 1
         )
-        SELECT v_txid, o.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'DELETE', o.j - v_nonkey, o.j, NULL
-        FROM (SELECT to_jsonb(r) AS j FROM audit_old_rows AS r) AS o;
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     ELSE
-        INSERT INTO audit.pending (
-            txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
-            row_key, before, after
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
+            SELECT
+                v_txid, coalesce(n.j ->> 'tenant_id', o.j ->> 'tenant_id'), v_time, v_role, v_user, v_reason,
+                v_table, 'UPDATE', coalesce(n.k, o.k),
+                logic.jsonb__changed_from(o.j, n.j), logic.jsonb__changed_from(n.j, o.j)
+            FROM (
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - nk.cols AS k FROM nk, audit_old_rows AS r
+            ) AS o
+            FULL JOIN (
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - nk.cols AS k FROM nk, audit_new_rows AS r
+            ) AS n ON o.k = n.k
+            WHERE n.j IS DISTINCT FROM o.j
+            RETURNING 1
         )
-        SELECT
-            v_txid, coalesce(n.j ->> 'tenant_id', o.j ->> 'tenant_id'), v_time, v_role, v_user, v_reason,
-            v_table, 'UPDATE', coalesce(n.k, o.k),
-            logic.jsonb__changed_from(o.j, n.j), logic.jsonb__changed_from(n.j, o.j)
-        FROM (
-            SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_old_rows AS r
-        ) AS o
-        FULL JOIN (
-            SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_new_rows AS r
-        ) AS n ON o.k = n.k
-        WHERE n.j IS DISTINCT FROM o.j;
-    END IF;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    IF v_n > 0 THEN
-        INSERT INTO audit.pending_tx (txid) VALUES (v_txid) ON CONFLICT DO NOTHING;
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;
 END
