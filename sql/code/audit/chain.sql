@@ -156,10 +156,11 @@ COMMENT ON FUNCTION logic.audit__canonical_v2(
 -- tenant: advisory lock, head from the last row (primary-key index), seq and canonical text for
 -- all its staged rows in one query, the sha256 links in one pass, one INSERT.
 CREATE FUNCTION logic.audit__flush() RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET timezone = 'UTC'
+LANGUAGE plpgsql VOLATILE
 AS $$
+-- Called only by the SECURITY DEFINER functions tg_audit__flush and audit__append (their owner,
+-- search_path pinned): no SET clauses of its own, no second privilege switch per transaction.
+-- Nothing here depends on TimeZone (µs since the epoch; snapshots are stored jsonb).
 DECLARE
     v_txid bigint := pg_current_xact_id()::text::bigint;
     v_tenants text [];
