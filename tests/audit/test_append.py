@@ -185,8 +185,8 @@ def test_a_chain_switches_from_v1_to_v2_at_a_link(db: psycopg.Connection, tmp_pa
 
 
 def test_migration_keeps_v1_chains_verifiable(empty_db_url: str) -> None:
-    """Events hashed with encoding v1 before migration 0015 verify unchanged after it."""
-    command.upgrade(alembic_config(empty_db_url), "0014")
+    """Events hashed with encoding v1 before migration 0018 verify unchanged after it."""
+    command.upgrade(alembic_config(empty_db_url), "0017")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(
             """

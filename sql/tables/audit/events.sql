@@ -1,7 +1,7 @@
 -- audit.events: the append-only, hash-chained audit log, one chain per tenant.
 -- Each row links to its predecessor: hash = sha256(prev_hash || canonical) where canonical is the
 -- stored text of the row (version 2: logic.audit__canonical_v2; version 1, rows written before
--- migration 0015: logic.audit__canonical); genesis prev_hash = 32 zero bytes. row_key, before and
+-- migration 0018: logic.audit__canonical); genesis prev_hash = 32 zero bytes. row_key, before and
 -- after are generated from canonical (they cannot be edited apart from the hashed bytes); the
 -- scalar columns must equal canonical's header (constraint events_header_matches). seq is assigned
 -- under a per-tenant advisory lock and the head is read from the last row (no head table updated
@@ -93,7 +93,7 @@ COMMENT ON COLUMN audit.events.prev_hash IS 'hash of the previous event of the t
 COMMENT ON COLUMN audit.events.hash IS
 'sha256(prev_hash || utf8 bytes of canonical): the stored text is what was hashed.';
 COMMENT ON COLUMN audit.events.version IS
-'Canonical encoding of the row: 1 = JSON array text (rows written before migration 0015), 2 = header line + '
+'Canonical encoding of the row: 1 = JSON array text (rows written before migration 0018), 2 = header line + '
 'three snapshot lines (logic.audit__canonical_v2). A chain may switch from 1 to 2 at any link.';
 COMMENT ON COLUMN audit.events.canonical IS
 'The exact text hashed into the chain (UTF-8). row_key/before/after are generated from it; verification '

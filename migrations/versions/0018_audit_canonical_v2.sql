@@ -1,4 +1,4 @@
--- 0015 audit canonical v2 (issue 7): every audit event stores the exact text it hashed
+-- 0018 audit canonical v2 (issue 7): every audit event stores the exact text it hashed
 -- (audit.events.canonical) and a per-row encoding version; row_key/before/after become stored
 -- generated columns parsed from that text, so they cannot be edited apart from the hashed bytes;
 -- a CHECK makes the scalar columns equal the text's header; verification re-hashes stored bytes
@@ -74,7 +74,7 @@ COMMENT ON TABLE audit.events IS
 COMMENT ON COLUMN audit.events.hash IS
 'sha256(prev_hash || utf8 bytes of canonical): the stored text is what was hashed.';
 COMMENT ON COLUMN audit.events.version IS
-'Canonical encoding of the row: 1 = JSON array text (rows written before migration 0015), 2 = header line + '
+'Canonical encoding of the row: 1 = JSON array text (rows written before migration 0018), 2 = header line + '
 'three snapshot lines (logic.audit__canonical_v2). A chain may switch from 1 to 2 at any link.';
 COMMENT ON COLUMN audit.events.canonical IS
 'The exact text hashed into the chain (UTF-8). row_key/before/after are generated from it; verification '

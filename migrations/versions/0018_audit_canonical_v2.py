@@ -1,13 +1,13 @@
 """Audit canonical encoding v2: the hashed bytes are stored; snapshots are generated from them.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0015"
-down_revision = "0014"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
