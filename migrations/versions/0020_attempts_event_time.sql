@@ -1,4 +1,4 @@
--- 0019 sync.attempts time index: health over a recent window without scanning the whole log.
+-- 0020 sync.attempts time index: health over a recent window without scanning the whole log.
 -- Mirrors sql/tables/sync/attempts.sql.
 
 -- Health over a recent window (analytics.rpt_sync_health, api.realms__status): accepted and failed

@@ -1,4 +1,4 @@
-"""sync.attempts: an index by tenant, event and time for health over a recent window.
+"""Payout rollup: the payout views kept fast (rollup per payout + changed payouts).
 
 Revision ID: 0019
 Revises: 0018

@@ -1,4 +1,4 @@
--- 0018 payout rollup: books.payout_rollup, books.payout_dirty and the unpaid and paid-refund indexes
+-- 0019 payout rollup: books.payout_rollup, books.payout_dirty and the unpaid and paid-refund indexes
 -- of orders.balance_transactions. Mirrors sql/tables/books/payout_rollup.sql.
 
 -- books.payout_rollup and books.payout_dirty: the payout views kept fast by design, like the

@@ -1,13 +1,13 @@
-"""Payout rollup: the payout views kept fast (rollup per payout + changed payouts).
+"""sync.attempts: an index by tenant, event and time for health over a recent window.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
