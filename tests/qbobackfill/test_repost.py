@@ -144,3 +144,49 @@ def test_delivery_links_a_document_armed_before_the_import(shop: Shop) -> None:
         " WHERE d.tenant_id = 'shop' AND d.doc_number = '8001' AND a.worker = 'qbo-link'"
     ).fetchall()
     assert linked == [(remote["Id"], "doc_number")]
+
+
+def test_without_doc_numbers_the_private_note_marker_links_what_an_earlier_install_posted(
+    shop: Shop,
+) -> None:
+    # A company without custom transaction numbers: our documents carry no DocNumber, so the
+    # only thing that identifies what an earlier pgbooks install posted is its PrivateNote marker.
+    shop.sb.admin.preferences({"SalesFormsPrefs": {"CustomTxnNumbers": False}}, shop.realm_id)
+    shop.db.execute(
+        "UPDATE books.tenant_settings SET custom_txn_numbers = false WHERE tenant_id = 'shop'"
+    )
+    buyers = shop.batch("Customer", customers(1))
+    oids = [shop.order(f"{6000 + i}", f"2025-06-0{i}T12:00:00Z") for i in (1, 2, 3)]
+    shop.db.execute("DELETE FROM sync.outbox WHERE tenant_id = 'shop'")  # sync state lost
+    notes = {
+        oid: shop.scalar(
+            "SELECT body ->> 'PrivateNote' FROM books.documents WHERE tenant_id = 'shop'"
+            " AND doc_type = 'sales_receipt' AND source_id LIKE '%%' || %s AND doc_number IS NULL",
+            oid,
+        )
+        for oid in oids
+    }
+    assert all(n and n.startswith("pgbooks order ") for n in notes.values()), notes
+    # What the earlier install posted for the first two orders, plus a bookkeeper's own receipt.
+    earlier = receipts([buyers[0]["Id"]] * 3, ["", "", ""])
+    for body, note in zip(
+        earlier, [notes[oids[0]], notes[oids[1]], "paid at the counter"], strict=True
+    ):
+        del body["DocNumber"]
+        body["PrivateNote"] = note
+    posted = shop.batch("SalesReceipt", earlier)
+    shop.run_import(entities=["SalesReceipt"])
+
+    result = bf.run_repost(shop.db_url, "shop", date(2025, 6, 1), date(2025, 7, 1))
+    assert result.outcomes.get("linked") == 2 and result.outcomes.get("armed") == 1, result
+    shop.drain()
+    receipts_now = shop.entities("SalesReceipt")
+    by_note = Counter(str(r.get("PrivateNote")) for r in receipts_now)
+    assert [by_note[notes[o]] for o in oids] == [1, 1, 1]  # nothing posted twice
+    assert len(receipts_now) == 4  # 3 there before + the third order's
+    linked = shop.db.execute(
+        "SELECT r.remote_id, a.detail ->> 'matched_by' FROM sync.remote_objects AS r"
+        " JOIN sync.attempts AS a USING (tenant_id, document_id)"
+        " WHERE r.tenant_id = 'shop' AND a.worker = 'qbo-link' ORDER BY r.remote_id::int"
+    ).fetchall()
+    assert linked == [(posted[0]["Id"], "private_note"), (posted[1]["Id"], "private_note")]

@@ -2,10 +2,10 @@
 
 Per tenant/realm: delivery backlog (deliverable pending + in flight; held or blocked counted
 apart), oldest pending age, documents accepted in the last 5 minutes and hour, failures in the
-last hour, open exceptions, access-token and refresh-token expiry, paused flag, last successful
-delivery; plus raw webhook events waiting or quarantined. Exit code 3 (needs attention) when a
-realm is paused or not connected, or there are open exceptions or quarantined events; 4 when the
-database is unreachable.
+last hour, open exceptions, access-token and refresh-token expiry, paused flag, the QuickBooks
+books closing date (as last read), last successful delivery; plus raw webhook events waiting or
+quarantined. Exit code 3 (needs attention) when a realm is paused or not connected, or there are
+open exceptions or quarantined events; 4 when the database is unreachable.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pgbooks.config import load_settings, redact_url
 from pgbooks.output import console, emit, fail
 
 REALMS_SQL = "SELECT * FROM api.realms__status()"
+CLOSE_SQL = "SELECT tenant_id, book_close_date FROM api.qbo_close__realms()"
 
 RAW_SQL = """
 SELECT status, count(*) AS events FROM ingest.raw_events
@@ -35,10 +36,13 @@ def collect(url: str) -> dict[str, Any]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         conn.execute("SET TRANSACTION READ ONLY")
         realms = conn.execute(REALMS_SQL).fetchall()
+        closes = {r["tenant_id"]: r["book_close_date"] for r in conn.execute(CLOSE_SQL).fetchall()}
         raw = {r["status"]: r["events"] for r in conn.execute(RAW_SQL).fetchall()}
         now = conn.execute("SELECT now() AS now").fetchone()
     assert now is not None
     for r in realms:
+        # QuickBooks books closing date (AccountingInfoPrefs.BookCloseDate), as last read
+        r["qbo_book_close_date"] = closes.get(r["tenant_id"])
         expiry = r["access_expires_at"]
         r["token_expired"] = bool(r["realm_id"]) and (expiry is None or expiry <= now["now"])
         hard = r["refresh_hard_expires_at"]
@@ -81,6 +85,7 @@ def _print(facts: dict[str, Any]) -> None:
         "fail 1h",
         "exceptions",
         "token",
+        "books closed",
         "last success",
     ):
         table.add_column(col)
@@ -102,6 +107,7 @@ def _print(facts: dict[str, Any]) -> None:
             str(r["failures_1h"]),
             str(r["open_exceptions"]),
             token,
+            "-" if r["qbo_book_close_date"] is None else f"{r['qbo_book_close_date']}",
             "-" if r["last_success_at"] is None else f"{r['last_success_at']:%Y-%m-%d %H:%M:%S}",
         )
     # piped output (no terminal) must not wrap cells: give the table the width it needs

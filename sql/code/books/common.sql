@@ -126,7 +126,14 @@ BEGIN
             IS DISTINCT FROM
             (p_doc_type, p_action, p_status, p_txn_date, v_doc_number, p_currency::character(3),
              p_total::numeric(20, 4), v_deps, p_body) THEN
-            IF v_old.txn_date IS NOT NULL AND logic.books_period__closed(p_tenant_id, v_old.txn_date) THEN
+            IF v_old.txn_date IS NOT NULL AND logic.books_period__closed(p_tenant_id, v_old.txn_date)
+                -- closed only by the QuickBooks closing date and never sent there: nothing to
+                -- reverse, the document is rewritten (delivery still holds it while closed)
+                AND NOT (
+                    NOT logic.books_period__closed_locally(p_tenant_id, v_old.txn_date)
+                    AND NOT EXISTS (SELECT FROM sync.remote_objects AS r
+                                    WHERE r.tenant_id = p_tenant_id AND r.document_id = v_old.document_id)
+                ) THEN
                 -- Booked in a period now closed: never rewritten. Only the date moved (a rule
                 -- re-dated it): nothing to book; else the change is adjusted in the open period.
                 IF (v_old.doc_type, v_old.action, v_old.status, v_old.currency, v_old.total_amount, v_old.body - 'TxnDate')
@@ -203,23 +210,135 @@ COMMENT ON FUNCTION logic.test_orders__booked(text) IS
 'Whether the tenant books test-mode orders: test_orders = book/skip, or auto (connected to a non-production '
 'QuickBooks company).';
 
+CREATE FUNCTION logic.qbo_close__date(p_tenant_id text)
+RETURNS date
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- The QuickBooks books closing date of the tenant's company (books.qbo_close_dates): the row
+    -- of the connected realm, or, without a connection, the latest read. PL/pgSQL, not SQL: it
+    -- runs per derived document, and a non-inlined SQL function is planned again at every call.
+    RETURN (
+        SELECT q.book_close_date
+        FROM books.qbo_close_dates AS q
+        LEFT JOIN sync.connections AS c ON q.tenant_id = c.tenant_id
+        WHERE q.tenant_id = p_tenant_id AND (c.realm_id IS NULL OR c.realm_id = q.realm_id)
+        ORDER BY q.changed_at DESC
+        LIMIT 1
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.qbo_close__date(text) IS
+'QuickBooks books closing date (Preferences AccountingInfoPrefs.BookCloseDate) of the tenant''s connected company; '
+'NULL when none is set or it was never read.';
+
+CREATE FUNCTION logic.books_period__closed_through(p_tenant_id text)
+RETURNS date
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Effective "closed through" day: the later of the tenant setting and the QuickBooks closing
+    -- date (greatest ignores NULLs). Months closed with close.close_period come on top.
+    RETURN greatest(
+        (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id),
+        logic.qbo_close__date(p_tenant_id)
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed_through(text) IS
+'Last closed day of the tenant: max(tenant_settings.closed_through, QuickBooks closing date); NULL when neither.';
+
 CREATE FUNCTION logic.books_period__closed(p_tenant_id text, p_date date)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 AS $$
 BEGIN
-    -- Two ways a date is closed: the tenant's books setting (closed_through) and a month closed
-    -- with close.close_period (books.periods).
+    -- Three ways a date is closed: the tenant's books setting (closed_through), the QuickBooks
+    -- books closing date, and a month closed with close.close_period (books.periods).
     RETURN p_date IS NOT NULL AND (
-        p_date <= (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id)
+        coalesce(p_date <= logic.books_period__closed_through(p_tenant_id), FALSE)
         OR logic.period__is_closed(p_tenant_id, p_date)
     );
 END;
 $$;
 
 COMMENT ON FUNCTION logic.books_period__closed(text, date) IS
-'True when a date is closed for the tenant: on or before tenant_settings.closed_through, or in a closed month.';
+'True when a date is closed for the tenant: on or before tenant_settings.closed_through or the QuickBooks closing '
+'date, or in a closed month.';
+
+CREATE FUNCTION logic.books_period__closed_locally(p_tenant_id text, p_date date)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- Closed by pgbooks itself (tenant closed_through or a closed month), the QuickBooks date aside.
+    RETURN p_date IS NOT NULL AND (
+        coalesce(p_date <= (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id),
+            FALSE)
+        OR logic.period__is_closed(p_tenant_id, p_date)
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed_locally(text, date) IS
+'True when a date is closed by tenant_settings.closed_through or a closed month (the QuickBooks closing date aside).';
+
+CREATE FUNCTION logic.books_period__closed_reason(p_tenant_id text, p_date date)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    v_qbo date := logic.qbo_close__date(p_tenant_id);
+BEGIN
+    -- Names the QuickBooks closing date when it is what closes p_date ('' otherwise).
+    IF p_date <= v_qbo THEN
+        RETURN format(' (QuickBooks books closing date %s)', v_qbo);
+    END IF;
+    RETURN '';
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed_reason(text, date) IS
+'Text naming the QuickBooks books closing date when p_date is on or before it, else the empty string.';
+
+CREATE FUNCTION logic.books_period__closed_detail(p_tenant_id text, p_date date)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'txn_date', p_date,
+        'closed_through', (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id),
+        'qbo_book_close_date', logic.qbo_close__date(p_tenant_id),
+        'first_open_date', logic.books_period__open_date(p_tenant_id, p_date)
+    );
+END;
+$$;
+
+COMMENT ON FUNCTION logic.books_period__closed_detail(text, date) IS
+'Detail of a PERIOD_CLOSED problem: the date, the tenant closed_through, the QuickBooks closing date, first open day.';
+
+CREATE FUNCTION logic.books_period__moved_note(p_from date, p_to date)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    -- Appended to the PrivateNote of a document moved out of a closed period: names its own date
+    -- (stable, so deriving again produces the same body).
+    SELECT CASE WHEN p_from IS DISTINCT FROM p_to AND p_from IS NOT NULL AND p_to IS NOT NULL
+        THEN format(' (dated %s in a closed period; booked on %s)', p_from, p_to) ELSE '' END
+$$;
+
+COMMENT ON FUNCTION logic.books_period__moved_note(date, date) IS
+'PrivateNote suffix of a document moved from p_from (closed) to p_to (first open day); empty when not moved.';
 
 CREATE FUNCTION logic.books_period__open_date(p_tenant_id text, p_date date)
 RETURNS date
@@ -228,7 +347,7 @@ STABLE
 AS $$
 DECLARE
     v_date date := p_date;
-    v_through date := (SELECT s.closed_through FROM books.tenant_settings AS s WHERE s.tenant_id = p_tenant_id);
+    v_through date := logic.books_period__closed_through(p_tenant_id);
 BEGIN
     WHILE logic.books_period__closed(p_tenant_id, v_date) LOOP
         v_date := CASE WHEN v_date <= v_through THEN v_through + 1
@@ -252,7 +371,7 @@ BEGIN
     RETURN logic.books_period__closed(p_tenant_id, p_date) AND (
         EXISTS (SELECT FROM books.tenant_settings AS s
                 WHERE s.tenant_id = p_tenant_id AND s.closed_period_policy = 'hold'
-                  AND p_date <= s.closed_through)
+                  AND p_date <= logic.books_period__closed_through(p_tenant_id))
         OR EXISTS (SELECT FROM books.periods AS p
                    WHERE p.tenant_id = p_tenant_id AND p.period_start = date_trunc('month', p_date)::date
                      AND p.status = 'closed' AND p.late_policy = 'refuse')

@@ -69,9 +69,9 @@ BEGIN
     v_post := logic.document__posting_date(p_tenant_id, v_pdate, v_old.txn_date);
     IF v_post IS NULL THEN
         v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
-            'message', format('payout %s arrived %s, in a closed period (policy: hold)', v_src, v_pdate),
-            'detail', jsonb_build_object('txn_date', v_pdate,
-                'first_open_date', logic.books_period__open_date(p_tenant_id, v_pdate)));
+            'message', format('payout %s arrived %s, in a closed period%s (policy: hold)', v_src, v_pdate,
+                logic.books_period__closed_reason(p_tenant_id, v_pdate)),
+            'detail', logic.books_period__closed_detail(p_tenant_id, v_pdate));
     END IF;
     SELECT coalesce(
         (SELECT t.gateway FROM orders.balance_transactions AS b

@@ -177,9 +177,9 @@ BEGIN
         (logic.document__find(p_tenant_id, 'refund', v_src)).txn_date);
     IF v_post IS NULL THEN
         v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
-            'message', format('refund date %s is in a closed period (policy: hold)', v_date),
-            'detail', jsonb_build_object('txn_date', v_date,
-                'first_open_date', logic.books_period__open_date(p_tenant_id, v_date)));
+            'message', format('refund date %s is in a closed period%s (policy: hold)', v_date,
+                logic.books_period__closed_reason(p_tenant_id, v_date)),
+            'detail', logic.books_period__closed_detail(p_tenant_id, v_date));
     ELSE
         v_date := v_post;
     END IF;

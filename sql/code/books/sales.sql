@@ -109,6 +109,7 @@ DECLARE
     v_facts jsonb;
     v_refunded boolean;
     v_post date;
+    v_moved text;
     v_pay_date date;
 BEGIN
     SELECT * INTO v_o FROM orders.orders
@@ -184,10 +185,11 @@ BEGIN
     v_post := logic.document__posting_date(p_tenant_id, v_date, v_main.txn_date);
     IF v_post IS NULL THEN
         v_problems := v_problems || jsonb_build_object('code', 'PERIOD_CLOSED', 'category', 'config',
-            'message', format('order date %s is in a closed period (policy: hold)', v_date),
-            'detail', jsonb_build_object('txn_date', v_date, 'closed_through', v_s.closed_through,
-                'first_open_date', logic.books_period__open_date(p_tenant_id, v_date)));
+            'message', format('order date %s is in a closed period%s (policy: hold)', v_date,
+                logic.books_period__closed_reason(p_tenant_id, v_date)),
+            'detail', logic.books_period__closed_detail(p_tenant_id, v_date));
     ELSE
+        v_moved := logic.books_period__moved_note(v_date, v_post);
         v_date := v_post;
     END IF;
 
@@ -383,7 +385,8 @@ BEGIN
         'CurrencyRef', jsonb_build_object('value', v_cur),
         'PrivateNote', left(format('pgbooks order %s %s', v_src, coalesce(v_o.order_number, ''))
             || CASE WHEN v_o.presentment_currency IS DISTINCT FROM v_cur AND v_o.presentment_currency IS NOT NULL
-                THEN format(' (buyer paid %s %s)', v_o.presentment_total, v_o.presentment_currency) ELSE '' END, 4000),
+                THEN format(' (buyer paid %s %s)', v_o.presentment_total, v_o.presentment_currency) ELSE '' END
+            || coalesce(v_moved, ''), 4000),
         'Line', v_lines,
         'TxnTaxDetail', jsonb_strip_nulls(jsonb_build_object('TotalTax', v_tax,
             'TxnTaxCodeRef', CASE WHEN v_s.tax_model = 'us_automated' AND v_tax > 0 AND v_s.us_tax_code_id IS NOT NULL

@@ -85,6 +85,8 @@ DECLARE
     v_home text;
     v_allow_shipping boolean;
     v_item jsonb;
+    v_realm text;
+    v_close jsonb := '{}';
 BEGIN
     IF p_facts IS NULL OR jsonb_typeof(p_facts) <> 'object' THEN
         RAISE EXCEPTION 'company facts for tenant % must be a JSON object', p_tenant_id
@@ -217,7 +219,17 @@ BEGIN
         updated_at = now()
     WHERE s.tenant_id = p_tenant_id;
 
-    SELECT v_found || jsonb_build_object(
+    -- QuickBooks books closing date (AccountingInfoPrefs.BookCloseDate): stored per realm and
+    -- honoured like a local close (sql/code/close/qbo_close.sql).
+    v_realm := coalesce(nullif(p_facts ->> 'realm_id', ''),
+        (SELECT c.realm_id FROM sync.connections AS c WHERE c.tenant_id = p_tenant_id), nullif(v_info ->> 'Id', ''));
+    IF v_realm IS NOT NULL THEN
+        PERFORM logic.qbo_close__record(p_tenant_id, v_realm, logic.qbo_close__parse(v_prefs), 'discovery');
+        v_close := jsonb_build_object('book_close_date', logic.qbo_close__parse(v_prefs))
+            || logic.qbo_close__redecide(p_tenant_id);
+    END IF;
+
+    SELECT v_found || v_close || jsonb_build_object(
         'home_currency', s.home_currency, 'multicurrency_enabled', s.multicurrency_enabled,
         'custom_txn_numbers', s.custom_txn_numbers, 'shipping_item_id', s.shipping_item_id,
         'gift_card_item_id', s.gift_card_item_id, 'default_item_id', s.default_item_id,
@@ -230,6 +242,7 @@ $$;
 
 COMMENT ON FUNCTION api.tenant__apply_company_facts(text, jsonb) IS
 'Stores defaults discovered from the QuickBooks company (accounts by role, SKU items, tax codes, home currency, '
-'multicurrency, custom txn numbers, shipping item); manual rows are kept. Returns what was found and missing_roles.';
+'multicurrency, custom txn numbers, shipping item, QuickBooks books closing date); manual rows are kept. Returns what '
+'was found and missing_roles.';
 
 GRANT EXECUTE ON FUNCTION api.tenant__apply_company_facts(text, jsonb) TO pgbooks_worker, pgbooks_operator;

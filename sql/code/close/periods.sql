@@ -37,7 +37,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_date date := p_date;
+    v_qbo date := logic.qbo_close__date(p_tenant_id);
 BEGIN
+    -- The QuickBooks books closing date closes every day up to it (QuickBooks answers 6210).
+    IF v_date <= v_qbo THEN
+        v_date := v_qbo + 1;
+    END IF;
     WHILE v_date IS NOT NULL AND logic.period__is_closed(p_tenant_id, v_date) LOOP
         v_date := (date_trunc('month', v_date) + interval '1 month')::date;
     END LOOP;
@@ -46,7 +51,8 @@ END
 $$;
 
 COMMENT ON FUNCTION close.period__posting_date(text, date) IS
-'The date a transaction dated p_date may be posted on: itself if its month is open, else the first open date after.';
+'The date a transaction dated p_date may be posted on: itself if its month is open and it is after the QuickBooks '
+'books closing date, else the first open date after.';
 
 CREATE FUNCTION logic.period__blockers(p_tenant_id text, p_start date) RETURNS jsonb
 LANGUAGE plpgsql STABLE

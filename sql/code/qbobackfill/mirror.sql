@@ -211,11 +211,13 @@ AS $$
 -- object yet is linked to one found in the imported mirror of its realm, instead of being created:
 --   transactions  same entity and the same DocNumber, exactly one such object, not linked to another
 --                 document (two candidates: PB911 when p_strict, nothing is sent until resolved);
+--                 without a DocNumber match (company without custom transaction numbers): the same
+--                 PrivateNote marker ('pgbooks order|payment|refund|payout ...'), same rule;
 --   customers     the same e-mail address (one candidate, same currency), else the same DisplayName;
 --   items         the same Sku, else the same Name.
 -- The link is written as the document's remote object at its current version (nothing is sent for
 -- that version: QuickBooks' copy is kept as it is) and logged in sync.attempts. Returns how it
--- matched (doc_number, email, display_name, sku, name) or NULL when nothing matched.
+-- matched (doc_number, private_note, email, display_name, sku, name) or NULL when nothing matched.
 DECLARE
     v_doc books.documents;
     v_realm text := coalesce(p_realm_id, (SELECT c.realm_id FROM sync.connections AS c
@@ -290,6 +292,36 @@ BEGIN
                 HINT = 'Delete or renumber the duplicates in QuickBooks, re-import, then retry the document.';
         END IF;
     END IF;
+    IF coalesce(cardinality(v_ids), 0) = 0 AND v_doc.doc_type NOT IN ('customer', 'item')
+        AND v_doc.body ->> 'PrivateNote' LIKE 'pgbooks %' THEN
+        -- No DocNumber to go by (company without custom transaction numbers): the marker pgbooks
+        -- writes into every document's PrivateNote identifies what an earlier install posted.
+        v_how := 'private_note';
+        v_ids := ARRAY(
+            SELECT m.remote_id FROM sync.qbo_mirror AS m
+            WHERE m.tenant_id = p_tenant_id AND m.realm_id = v_realm AND m.entity = v_entity
+                AND m.raw ->> 'PrivateNote' LIKE 'pgbooks %'
+                AND m.raw ->> 'PrivateNote' = v_doc.body ->> 'PrivateNote'
+                AND NOT EXISTS (
+                    SELECT FROM sync.remote_objects AS r
+                    WHERE r.tenant_id = m.tenant_id AND r.realm_id = m.realm_id AND r.entity = m.entity
+                        AND r.remote_id = m.remote_id
+                )
+            ORDER BY m.remote_id
+        );
+        IF cardinality(v_ids) > 1 AND p_strict THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'PB911',
+                MESSAGE = format(
+                    'document %s: %s QuickBooks %s objects (Id %s) carry its PrivateNote marker %L; '
+                    'not linked and not created',
+                    p_document_id, cardinality(v_ids), v_entity, array_to_string(v_ids, ', '),
+                    v_doc.body ->> 'PrivateNote'
+                ),
+                HINT = 'Delete the duplicates in QuickBooks (or edit their PrivateNote), re-import, then retry '
+                    'the document.';
+        END IF;
+    END IF;
     IF coalesce(cardinality(v_ids), 0) <> 1 THEN
         RETURN NULL;
     END IF;
@@ -313,12 +345,14 @@ BEGIN
     PERFORM logic.attempt__log(p_tenant_id, p_document_id, v_doc.version, 'skipped', NULL, NULL, 'qbo-link',
         jsonb_build_object('reason', 'linked to an existing QuickBooks object', 'matched_by', v_how,
             'entity', v_entity, 'remote_id', v_m.remote_id));
-    IF v_how = 'doc_number' AND v_doc.total_amount IS NOT NULL AND v_m.total_amount IS DISTINCT FROM v_doc.total_amount
-        THEN
+    IF v_how IN ('doc_number', 'private_note') AND v_doc.total_amount IS NOT NULL
+        AND v_m.total_amount IS DISTINCT FROM v_doc.total_amount THEN
         PERFORM logic.exception__raise(
             p_tenant_id, p_document_id, 'LINKED_TOTAL_DIFFERS', 'conflict',
-            format('document %s was linked by DocNumber %s to QuickBooks %s %s, whose total %s differs from ours (%s); '
-                'QuickBooks was left as it is', p_document_id, v_doc.doc_number, v_entity, v_m.remote_id,
+            format('document %s was linked by %s to QuickBooks %s %s, whose total %s differs from ours (%s); '
+                'QuickBooks was left as it is', p_document_id,
+                CASE v_how WHEN 'doc_number' THEN format('DocNumber %s', v_doc.doc_number)
+                    ELSE format('its PrivateNote marker %L', v_doc.body ->> 'PrivateNote') END, v_entity, v_m.remote_id,
                 coalesce(v_m.total_amount::text, 'none'), v_doc.total_amount),
             jsonb_build_object('remote_id', v_m.remote_id, 'remote_total', v_m.total_amount,
                 'local_total', v_doc.total_amount)
@@ -329,7 +363,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION logic.document__link_existing(text, bigint, text, boolean) IS
-'Links a document without a QuickBooks object to the one the imported mirror holds (DocNumber for transactions, '
+'Links a document without a QuickBooks object to the one the imported mirror holds (DocNumber, else the pgbooks '
+'PrivateNote marker, for transactions; '
 'e-mail / DisplayName for customers, Sku / Name for items) instead of creating it; returns how it matched or NULL.';
 
 CREATE FUNCTION api.qbo_mirror__apply_maps(p_tenant_id text)

@@ -101,11 +101,12 @@ BEGIN
     v_entry.request_body := v_body;
     v_entry.request_bid := NULL;
     -- QuickBooks caches every answer under its requestid, refusals included: after a definitive
-    -- refusal (data fault, conflict) a retry of the same version must not reuse the old id, or it
-    -- would be answered with the cached refusal forever. Count the refusals into the id.
+    -- refusal (data fault, conflict, 6210 closed books = event held with an HTTP status) a retry
+    -- of the same version must not reuse the old id, or it would be answered with the cached
+    -- refusal forever. Count the refusals into the id.
     SELECT count(*) INTO v_refusals FROM sync.attempts AS a
     WHERE a.tenant_id = v_entry.tenant_id AND a.document_id = v_entry.document_id
-        AND a.event IN ('data_fault', 'conflict');
+        AND (a.event IN ('data_fault', 'conflict') OR a.event = 'held' AND a.http_status IS NOT NULL);
     v_entry.request_id := logic.request__id(ARRAY[
         p_realm_id, v_entry.tenant_id, v_entry.document_id::text, v_doc.version::text,
         v_entry.request_op, v_entry.stale_retries::text, coalesce(v_remote.sync_token, '-'),
@@ -198,7 +199,7 @@ BEGIN
                 c.stale_retries::text, coalesce(c.sync_token, '-'), (
                     SELECT count(*) FROM sync.attempts AS a
                     WHERE a.tenant_id = c.tenant_id AND a.document_id = c.document_id
-                        AND a.event IN ('data_fault', 'conflict')
+                        AND (a.event IN ('data_fault', 'conflict') OR a.event = 'held' AND a.http_status IS NOT NULL)
                 )::text
             ]) END,
             NULL,

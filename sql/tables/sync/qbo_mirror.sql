@@ -36,6 +36,8 @@ WHERE doc_number IS NOT NULL;
 CREATE INDEX qbo_mirror_email ON sync.qbo_mirror (tenant_id, realm_id, lower(email))
 WHERE entity = 'Customer' AND email IS NOT NULL;
 CREATE INDEX qbo_mirror_name ON sync.qbo_mirror (tenant_id, realm_id, entity, lower(name));
+CREATE INDEX qbo_mirror_private_note ON sync.qbo_mirror (tenant_id, realm_id, entity, (raw ->> 'PrivateNote'))
+WHERE raw ->> 'PrivateNote' LIKE 'pgbooks %';
 
 COMMENT ON TABLE sync.qbo_mirror IS
 'Imported copy of the QuickBooks company''s customers, items, accounts, tax codes and documents (mapping and '

@@ -4,6 +4,10 @@
 HTTP; ``discover_company_defaults`` hands them to ``api.tenant__apply_company_facts``, which picks
 the accounts per role, the shipping item, tax codes and preferences (the worker holds no rule).
 SYNC's ``pgbooks connect`` calls ``discover_company_defaults`` after the OAuth flow.
+
+The QuickBooks books closing date (``AccountingInfoPrefs.BookCloseDate``) comes with the
+preferences: discovery stores it, and the worker re-reads it (``read_preferences`` +
+``api.qbo_close__apply``) on its schedule and after a 6210 "Account Period Closed" answer.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pgbooks.sync.qbo import MINOR_VERSION, Answer, loads_exact, normalise_fault
+
 APPLY_COMPANY_FACTS = "SELECT api.tenant__apply_company_facts(%(tenant_id)s, %(facts)s)"
+APPLY_CLOSE_DATE = "SELECT api.qbo_close__apply(%s, %s, %s, %s)"
 PAGE = 1000
 
 
@@ -65,6 +72,7 @@ def fetch_company_facts(client: httpx.Client, company_url: str, token: str) -> d
         "tax_codes": _query_all(client, company_url, token, "TaxCode"),
         "preferences": prefs,
         "company_info": info,
+        "realm_id": realm_id,
     }
 
 
@@ -83,5 +91,42 @@ def discover_company_defaults(
     ).fetchone()
     if row is None:  # pragma: no cover - a SELECT of a function always returns a row
         raise DiscoveryError("api.tenant__apply_company_facts returned no row")
+    result: dict[str, Any] = row[0]
+    return result
+
+
+async def read_preferences(http: httpx.AsyncClient, company_url: str, token: str) -> Answer:
+    """``GET <company>/preferences`` as an :class:`Answer` (``body["Preferences"]`` when ok)."""
+    try:
+        resp = await http.get(
+            f"{company_url.rstrip('/')}/preferences",
+            headers=_headers(token),
+            params={"minorversion": MINOR_VERSION},
+        )
+    except httpx.HTTPError as exc:
+        return Answer(None, transport_error=type(exc).__name__)
+    try:
+        body = loads_exact(resp.content) if resp.content else None
+    except ValueError:
+        body = None
+    fault = normalise_fault(body)
+    if fault is None and resp.status_code != 200:
+        fault = {"type": "HTTP", "Error": [{"code": str(resp.status_code)}]}
+    return Answer(resp.status_code, body, fault)
+
+
+async def apply_close_date(
+    conn: psycopg.AsyncConnection[Any],
+    tenant_id: str,
+    realm_id: str,
+    preferences: dict[str, Any],
+    source: str,
+) -> dict[str, Any]:
+    """Hand the preferences to ``api.qbo_close__apply`` (stores the closing date, re-decides the
+    documents it closes); returns its summary (``changed``, ``moved``, ``held``, ``released``)."""
+    cur = await conn.execute(APPLY_CLOSE_DATE, (tenant_id, realm_id, Jsonb(preferences), source))
+    row = await cur.fetchone()
+    if row is None:  # pragma: no cover - a SELECT of a function always returns a row
+        raise DiscoveryError("api.qbo_close__apply returned no row")
     result: dict[str, Any] = row[0]
     return result

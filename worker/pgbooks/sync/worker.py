@@ -8,7 +8,11 @@
   pgqueuer's scheduler (schedule ``sync_janitor``, one run per tick across all workers); without
   pgqueuer (``use_pgqueuer=False``) the housekeeping loop runs it. The same scheduler refreshes the
   reconciliation rollup (schedule ``recon_refresh``, ``api.recon_rollup__refresh_due``, every
-  ``recon_every`` s, default 60).
+  ``recon_every`` s, default 60) and re-reads each connected company's books closing date
+  (schedule ``qbo_close_refresh``, every ``close_every`` s, default 900; ``api.qbo_close__apply``).
+* A 6210 "Account Period Closed" answer -> the document is held (``api.outbox__fail``), then the
+  company preferences are read again and ``api.qbo_close__apply`` decides (hold or move it to
+  the first open day, per the tenant's closed-period policy).
 * 401 -> one token refresh (under the realm's advisory lock) and one resend; 5010 on an update ->
   re-read, ``api.outbox__reapply`` decides, resend inside the same claim.
 """
@@ -32,6 +36,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
+from pgbooks.books.discover import apply_close_date, read_preferences
 from pgbooks.sync.oauth import AuthLost, TokenStore
 from pgbooks.sync.qbo import Answer, QboClient, dumps_exact, loads_exact
 
@@ -70,6 +75,7 @@ class WorkerConfig:
     use_pgqueuer: bool = True
     janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
     recon_every: int = 60  # seconds between reconciliation rollup refreshes (same scheduler)
+    close_every: int = 900  # seconds between re-reads of the QuickBooks books closing date
     flush_every: float = 0.02  # acceptances gathered this long before one complete_many
     flushers: int = (
         1  # completion flushers per process, each on its own connection (more: lock convoy)
@@ -298,6 +304,70 @@ class Worker:
 
         return recon_refresh
 
+    def _close_job(self, conn: psycopg.AsyncConnection[Any]) -> Any:
+        from pgqueuer.models import Schedule
+
+        async def qbo_close_refresh(schedule: Schedule) -> None:
+            await self.refresh_close_dates(conn)
+
+        return qbo_close_refresh
+
+    async def refresh_close_dates(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        """Re-read the books closing date of every connected realm; returns how many changed."""
+        cur = await conn.execute(
+            "SELECT tenant_id, realm_id, base_url FROM api.qbo_close__realms() WHERE NOT paused"
+        )
+        changed = 0
+        for tenant_id, realm_id, base_url in await cur.fetchall():
+            result = await self._close_date(conn, tenant_id, base_url, realm_id, "schedule")
+            changed += bool(result and result.get("changed"))
+        return changed
+
+    async def _close_date(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        tenant_id: str,
+        base_url: str,
+        realm_id: str,
+        source: str,
+    ) -> dict[str, Any] | None:
+        """Read the company preferences and let ``api.qbo_close__apply`` store the closing date
+        and re-decide the documents it closes (never raises: logged instead)."""
+        company = QboClient.company_url(base_url, realm_id)
+
+        async def call(token: str) -> Answer:
+            return await read_preferences(self.qbo.http, company, token)
+
+        try:
+            answer = await self._with_auth(conn, tenant_id, call)
+            if not answer.ok or not isinstance(answer.body, dict):
+                log.warning(
+                    "preferences of realm %s not read (%s %s): closing date not refreshed",
+                    realm_id,
+                    answer.status,
+                    answer.fault_code or answer.transport_error,
+                )
+                return None
+            result = await apply_close_date(
+                conn, tenant_id, realm_id, answer.body.get("Preferences") or {}, source
+            )
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            log.warning("closing date of realm %s not applied: %s", realm_id, exc)
+            return None
+        if result.get("changed"):
+            log.info(
+                "QuickBooks books closing date of %s is now %s (was %s; %s)",
+                tenant_id,
+                result.get("book_close_date"),
+                result.get("previous"),
+                source,
+            )
+        if result.get("moved") or result.get("released"):
+            self.wake.set()
+        return result
+
     @staticmethod
     def _every(seconds: int) -> str:
         """A cron expression for "every N seconds" (6 fields below a minute, else minutes)."""
@@ -329,6 +399,9 @@ class Worker:
                 )
                 sm.schedule("recon_refresh", self._every(self.cfg.recon_every))(
                     self._recon_job(conn)
+                )
+                sm.schedule("qbo_close_refresh", self._every(self.cfg.close_every))(
+                    self._close_job(conn)
                 )
 
                 runner = asyncio.create_task(sm.run())
@@ -692,6 +765,11 @@ class Worker:
             self.stats.failed += 1
         except psycopg.Error as exc:
             log.warning("fail of document %s not recorded: %s", r["document_id"], exc)
+            return
+        if cls == "period":
+            # 6210: the books closing date moved since it was last read. Read it again; SQL
+            # decides (hold with an exception naming it, or move to the first open day).
+            await self._close_date(conn, r["tenant_id"], r["base_url"], r["realm_id"], "fault_6210")
 
 
 def run_worker(db_url: str, name: str | None = None, **cfg: Any) -> WorkerStats:
