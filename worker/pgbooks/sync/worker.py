@@ -300,7 +300,7 @@ class Worker:
             cur = await conn.execute("SELECT api.recon_rollup__refresh_due()")
             row = await cur.fetchone()
             if row and row[0]:
-                log.info("reconciliation rollup: %s changed day(s) refreshed", row[0])
+                log.info("recon rollups: %s changed day(s) and payout(s) refreshed", row[0])
 
         return recon_refresh
 
