@@ -6,7 +6,10 @@ One run, one fresh database (migrated like production), one machine:
 
 Receiving (the same real 27 kB Shopify order body, each with a fresh X-Shopify-Webhook-Id):
   * http   : ``pgbooks receive`` in its own process, driven over HTTP by client processes
-             (signature check + channel lookup + api.raw_event__receive + JSON answer);
+             (signature check + channel lookup + api.raw_event__receive + JSON answer), on the
+             per-channel route /webhooks/shopify/<tenant>/<channel>;
+  * routed : the same receiver on the per-platform route /webhooks/shopify, the channel found
+             from X-Shopify-Shop-Domain (api.raw_event__route + api.raw_event__receive_routed);
   * sql    : api.raw_event__receive called directly over one connection per client (no HTTP);
   * insert : plain INSERT of the same bytes into an untriggered, index-free copy of raw_events
              (the floor: what storing the bytes alone costs).
@@ -49,6 +52,7 @@ from pgbooks.ingest import signatures  # noqa: E402
 BODY = (ROOT / "tests/fixtures/realdata/ingest/shopify__slince__Order__view.json").read_bytes()
 TENANT = "bench"
 SECRET = "bench-secret"
+SHOP_DOMAIN = "bench.myshopify.com"
 NOOP = """
 CREATE FUNCTION logic.custom__normalize(p_tenant_id text, p_channel_id text, p_topic text,
     p_payload jsonb) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN p_payload ->> 'id'; END $$;
@@ -81,6 +85,21 @@ def _http_client(args: tuple[str, int]) -> int:
     return ok
 
 
+def _http_routed_client(args: tuple[str, int]) -> int:
+    url, n = args
+    ok = 0
+    with httpx.Client(timeout=30) as client:
+        for _ in range(n):
+            headers = {
+                "X-Shopify-Topic": "orders/updated",
+                "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+                "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                "X-Shopify-Hmac-Sha256": signatures.sign_base64(SECRET, BODY),
+            }
+            ok += client.post(url, content=BODY, headers=headers).status_code == 200
+    return ok
+
+
 def _sql_client(args: tuple[str, int]) -> int:
     url, n = args
     with psycopg.connect(url, autocommit=True) as conn:
@@ -105,9 +124,16 @@ def _insert_client(args: tuple[str, int]) -> int:
     return n
 
 
+def _ready(_i: int) -> int:
+    time.sleep(0.2)  # long enough for every worker to take one
+    return os.getpid()
+
+
 def _drive(fn: object, url: str, total: int, clients: int) -> float:
     per = total // clients
     with mp.get_context("spawn").Pool(clients) as pool:
+        # Timed from when every client process is up (spawned and imported), not from fork.
+        pool.map(_ready, range(clients), chunksize=1)
         t0 = time.perf_counter()
         done = sum(pool.map(fn, [(url, per)] * clients))  # type: ignore[arg-type]
         dt = time.perf_counter() - t0
@@ -165,11 +191,15 @@ def main() -> int:
                 conn.execute(
                     "INSERT INTO orders.tenants (tenant_id, name) VALUES (%s, 'Bench')", (TENANT,)
                 )
-                for ch, platform in (("shop", "shopify"), ("app", "custom")):
+                for ch, platform, account in (
+                    ("shop", "shopify", SHOP_DOMAIN),
+                    ("app", "custom", None),
+                ):
                     conn.execute(
                         "INSERT INTO orders.channels (tenant_id, channel_id, platform, name,"
-                        " currency, webhook_secret) VALUES (%s, %s, %s, %s, 'USD', %s)",
-                        (TENANT, ch, platform, ch, SECRET),
+                        " currency, webhook_secret, external_account_id)"
+                        " VALUES (%s, %s, %s, %s, 'USD', %s, %s)",
+                        (TENANT, ch, platform, ch, SECRET, account),
                     )
                 conn.execute(
                     "CREATE TABLE bench_plain"
@@ -191,6 +221,8 @@ def main() -> int:
                     str(port),
                     "--pool-size",
                     str(min(args.clients, 8)),
+                    "--rate",
+                    "0",  # no limit: the store path is measured, not the limiter
                 ],
                 env=env,
             )
@@ -204,7 +236,19 @@ def main() -> int:
                         time.sleep(0.05)
                 hook = f"{base}/webhooks/shopify/{TENANT}/shop"
                 _drive(_http_client, hook, args.clients * 10, args.clients)  # warm-up
-                http_rate = _drive(_http_client, hook, args.deliveries, args.clients)
+                routed_hook = f"{base}/webhooks/shopify"
+                _drive(_http_routed_client, routed_hook, args.clients * 10, args.clients)
+                # Alternate the two routes in halves so that load drift hits both alike.
+                half = args.deliveries // 2
+                http_rate = _drive(_http_client, hook, half, args.clients)
+                routed_rate = _drive(_http_routed_client, routed_hook, half, args.clients)
+                http_rate = (
+                    http_rate + _drive(_http_client, hook, args.deliveries - half, args.clients)
+                ) / 2
+                routed_rate = (
+                    routed_rate
+                    + _drive(_http_routed_client, routed_hook, args.deliveries - half, args.clients)
+                ) / 2
                 receiver_rss = _peak_rss_mb(receiver.pid)
             finally:
                 receiver.terminate()
@@ -227,6 +271,7 @@ def main() -> int:
     print(f"{'path':<34} {'deliveries/s':>12} {'vs insert':>10}")
     for label, rate in (
         ("http  (pgbooks receive, store+ack)", http_rate),
+        ("routed (/webhooks/shopify by shop)", routed_rate),
         ("sql   (api.raw_event__receive)", sql_rate),
         ("insert (untriggered copy, floor)", insert_rate),
     ):

@@ -1,4 +1,4 @@
-"""Reconciliation views over 1,000,000 orders: query time of the per-tenant summaries.
+"""Reconciliation views over 1,000,000 orders: query time of the summaries and payout views.
 
 Standalone: ``.venv/bin/python bench/bench_recon.py [--orders N]``. Builds a throwaway database
 (migrations + code), bulk-loads a big tenant (N orders with their documents, one payout per 100
@@ -11,6 +11,14 @@ per-order view (the slow path it replaces). "newest day changed" marks the newes
 ongoing business always does (today's orders), so that day is recomputed live. Peak RSS of this
 process and of the PostgreSQL backend that ran the queries are printed at the end. Not part of
 the tests.
+
+Payout views: 1.01 M balance transactions for the big tenant (a charge per order, a refund BT per
+200 orders, 1% not paid out yet; refunds on 1% of orders, half of them not carried by a payout),
+payouts = the sum of their balance transactions. The payout rollup is filled by
+``api.payout_rollup__refresh(tenant, true)``; each payout view is also timed with every payout
+marked (the slow path: every balance transaction summed per query, as before the rollup; its
+answer is asserted equal), and with the newest payout marked (ongoing business). ``--keep``
+leaves the database for EXPLAIN.
 """
 
 from __future__ import annotations
@@ -45,13 +53,6 @@ SELECT %(t)s, 'sales_receipt', 'order', 'shop:o' || g, 'main',
     date '2024-01-01' + g %% 365
 FROM generate_series(1, %(n)s) AS g
 WHERE g %% 50 <> 0;
-INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount, currency, payout_date,
-    arrival_date)
-SELECT %(t)s, 'shop', 'p' || p, 'paid',
-    sum((g %% 5000) / 100.0 + 1) - sum(round(((g %% 5000) / 100.0 + 1) * 0.03, 2)),
-    'USD', date '2024-01-01' + p %% 365, date '2024-01-02' + p %% 365
-FROM generate_series(1, %(n)s) AS g CROSS JOIN LATERAL (SELECT (g - 1) / 100 AS p) AS x
-GROUP BY p;
 INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id, payout_id,
     type, source_order_id, amount, fee, net, currency)
 SELECT %(t)s, 'shop', 'bt' || g, 'p' || ((g - 1) / 100), 'charge', 'o' || g,
@@ -59,6 +60,26 @@ SELECT %(t)s, 'shop', 'bt' || g, 'p' || ((g - 1) / 100), 'charge', 'o' || g,
     round(((g %% 5000) / 100.0 + 1) * 0.03, 2),
     (g %% 5000) / 100.0 + 1 - round(((g %% 5000) / 100.0 + 1) * 0.03, 2), 'USD'
 FROM generate_series(1, %(n)s) AS g;
+INSERT INTO orders.refunds (tenant_id, channel_id, refund_id, order_id, amount, currency)
+SELECT %(t)s, 'shop', 'r' || g, 'o' || g, 1.00, 'USD'
+FROM generate_series(100, %(n)s, 100) AS g;
+INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id, payout_id,
+    type, source_id, source_order_id, amount, fee, net, currency)
+SELECT %(t)s, 'shop', 'btr' || g, 'p' || ((g - 1) / 100), 'refund', 'r' || g, 'o' || g, -1.00, 0,
+    -1.00, 'USD'
+FROM generate_series(200, %(n)s, 200) AS g;
+INSERT INTO orders.balance_transactions (tenant_id, channel_id, balance_transaction_id, payout_id,
+    type, source_order_id, amount, fee, net, currency)
+SELECT %(t)s, 'shop', 'btu' || g, NULL, 'charge', 'o' || g, 10.00, 0.30, 9.70, 'USD'
+FROM generate_series(1, %(n)s / 100) AS g;
+INSERT INTO orders.payouts (tenant_id, channel_id, payout_id, status, amount, currency, payout_date,
+    arrival_date)
+SELECT %(t)s, 'shop', b.payout_id, 'paid', sum(b.net), 'USD',
+    date '2024-01-01' + substr(b.payout_id, 2)::int %% 365,
+    date '2024-01-02' + substr(b.payout_id, 2)::int %% 365
+FROM orders.balance_transactions AS b
+WHERE b.tenant_id = %(t)s AND b.payout_id IS NOT NULL
+GROUP BY b.payout_id;
 INSERT INTO ingest.bank_statements (tenant_id, file_sha256, statement_index, format, account_id,
     currency, line_count, new_line_count)
 VALUES (%(t)s, repeat('0', 64), 0, 'csv', 'chk', 'USD', 0, 0);
@@ -100,10 +121,40 @@ QUERIES = {
         "SELECT cause, sum(amount) FROM analytics.rpt_payout_variance"
         " WHERE tenant_id = %s GROUP BY cause"
     ),
+    "completeness, diverging days (per tenant)": (
+        "SELECT source_type, count(*) FROM analytics.rpt_completeness"
+        " WHERE tenant_id = %s AND diverges GROUP BY source_type"
+    ),
     "unmatched both sides (per tenant)": (
         "SELECT side, count(*) FROM analytics.rpt_bank_unmatched WHERE tenant_id = %s GROUP BY side"
     ),
 }
+
+
+PAYOUT_QUERIES = {
+    k: QUERIES[k]
+    for k in (
+        "clearing balance (per tenant)",
+        "payout states (per tenant)",
+        "variance by cause (per tenant)",
+    )
+}
+MARK_ALL_PAYOUTS = (
+    "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
+    " SELECT DISTINCT tenant_id, channel_id, payout_id FROM orders.balance_transactions"
+    " WHERE payout_id IS NOT NULL"
+)
+
+
+def _row(label: str, big_s: float, small_s: float) -> None:
+    print(
+        f"{label:<44} {big_s:>9.3f} {small_s:>10.3f} {big_s / GOAL_S:>9.2f}"
+        f" {big_s / small_s:>10.1f}"
+    )
+
+
+def _both(conn: psycopg.Connection, sql: str) -> tuple[float, float]:
+    return _best(conn, sql, "big"), _best(conn, sql, "small")
 
 
 def _best(conn: psycopg.Connection, sql: str, arg: str, runs: int = 3) -> float:
@@ -128,7 +179,11 @@ def _backend_hwm_kb(pid: int) -> int | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=1_000_000)
-    n = ap.parse_args().orders
+    ap.add_argument(
+        "--keep", action="store_true", help="Keep the database (pgbooks_bench_recon) for EXPLAIN."
+    )
+    args = ap.parse_args()
+    n = args.orders
     small = max(n // 100, 100)
     with devdb.server() as srv:
         name = "pgbooks_bench_recon"
@@ -160,41 +215,73 @@ def main() -> None:
                 refresh_s = time.perf_counter() - t2
                 conn.execute("ANALYZE books.recon_rollup")
                 print(f"full rollup refresh (both tenants, every day): {refresh_s:.2f} s")
+                t2 = time.perf_counter()
+                for tenant in ("big", "small"):
+                    conn.execute("SELECT api.payout_rollup__refresh(%s, true)", (tenant,))
+                payout_refresh_s = time.perf_counter() - t2
+                conn.execute("ANALYZE books.payout_rollup")
+                print(f"full payout rollup refresh (both tenants): {payout_refresh_s:.2f} s")
                 fast = conn.execute(FAST_SUMMARY + " ORDER BY 1, 2, 3", ("big",)).fetchall()
                 slow = conn.execute(SLOW_SUMMARY + " ORDER BY 1, 2, 3", ("big",)).fetchall()
                 assert fast == slow, "fast summary differs from the slow recomputation"
+                fast_payouts = [
+                    conn.execute(PAYOUT_QUERIES[k] + " ORDER BY 1, 2", ("big",)).fetchall()
+                    for k in PAYOUT_QUERIES
+                ]
+                with conn.transaction(force_rollback=True):
+                    conn.execute(MARK_ALL_PAYOUTS)
+                    slow_payouts = [
+                        conn.execute(PAYOUT_QUERIES[k] + " ORDER BY 1, 2", ("big",)).fetchall()
+                        for k in PAYOUT_QUERIES
+                    ]
+                assert fast_payouts == slow_payouts, "payout views differ from the slow path"
+                # the rolled-back marks leave dead rows; on a live system autovacuum cleans up
+                conn.execute("VACUUM ANALYZE books.payout_dirty")
                 pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
                 print()
                 print(
-                    f"{'query':<36} {'big (s)':>9} {'small (s)':>10}"
+                    f"{'query':<44} {'big (s)':>9} {'small (s)':>10}"
                     f" {'big/goal':>9} {'big/small':>10}"
                 )
                 for label, sql in QUERIES.items():
-                    big_s = _best(conn, sql, "big")
-                    small_s = _best(conn, sql, "small")
-                    print(
-                        f"{label:<36} {big_s:>9.3f} {small_s:>10.3f} {big_s / GOAL_S:>9.2f}"
-                        f" {big_s / small_s:>10.1f}"
-                    )
+                    _row(label, _best(conn, sql, "big"), _best(conn, sql, "small"))
+                # the payout views' slow path: every payout marked, so every balance transaction
+                # of the tenant is summed per query (what the views did before the rollup)
+                with conn.transaction(force_rollback=True):
+                    conn.execute(MARK_ALL_PAYOUTS)
+                    for label in PAYOUT_QUERIES:
+                        sql = QUERIES[label]
+                        _row(label[: label.index(" (")] + ", slow path", *_both(conn, sql))
+                conn.execute("VACUUM ANALYZE books.payout_dirty")
                 # ongoing business: the newest day of each tenant changed since the refresh
                 conn.execute(
                     "INSERT INTO books.recon_dirty (tenant_id, day)"
                     " SELECT tenant_id, max(day) FROM books.recon_rollup GROUP BY tenant_id"
                 )
-                label = "accuracy, newest day changed"
-                big_s = _best(conn, QUERIES["order accuracy (per tenant)"], "big")
-                small_s = _best(conn, QUERIES["order accuracy (per tenant)"], "small")
-                print(
-                    f"{label:<36} {big_s:>9.3f} {small_s:>10.3f} {big_s / GOAL_S:>9.2f}"
-                    f" {big_s / small_s:>10.1f}"
+                _row(
+                    "accuracy, newest day changed",
+                    *_both(conn, QUERIES["order accuracy (per tenant)"]),
                 )
+                # and the newest payout (the movements not paid out yet are always summed live)
+                conn.execute(
+                    "INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id)"
+                    " SELECT DISTINCT ON (tenant_id) tenant_id, channel_id, payout_id"
+                    " FROM orders.payouts ORDER BY tenant_id, payout_date DESC, payout_id DESC"
+                )
+                for label in PAYOUT_QUERIES:
+                    short = label[: label.index(" (")]
+                    _row(short + ", newest payout changed", *_both(conn, QUERIES[label]))
                 t3 = time.perf_counter()
                 conn.execute("SELECT api.recon_rollup__refresh('big')")
                 print(f"refresh of the changed day (big): {time.perf_counter() - t3:.2f} s")
+                t3 = time.perf_counter()
+                conn.execute("SELECT api.payout_rollup__refresh('big')")
+                print(f"refresh of the changed payout (big): {time.perf_counter() - t3:.2f} s")
                 hwm = _backend_hwm_kb(pid)
         finally:
-            with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if not args.keep:
+                with psycopg.connect(srv.url("postgres"), autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print()
     print(

@@ -15,10 +15,12 @@ Every worker and the sandbox run as separate processes; their peak RSS (VmHWM) i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -40,12 +42,31 @@ from pgbooks.sync.oauth import connect  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-key"
+PROFILE: Path | None = None  # --profile DIR: every worker runs under py-spy (raw flame stacks)
+
+
+def _cmd(name: str, args: list[str]) -> list[str]:
+    """A worker command, wrapped in ``py-spy record`` when profiling."""
+    if PROFILE is None:
+        return args
+    out = PROFILE / f"{name}.txt"
+    return [str(BIN / "py-spy"), "record", "-r", "100", "-f", "raw", "-o", str(out), "--", *args]
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -64,28 +85,59 @@ class Proc:
         self.log = tempfile.NamedTemporaryFile(
             "w", prefix=f"bench_sync_{name}_", suffix=".log", delete=False
         )
-        self.p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.p = subprocess.Popen(
+            args,
+            env=env,
+            stdout=self.log,  # a worker prints its stats (JSON) here when it stops
+            stderr=self.log,
+            start_new_session=PROFILE is not None,
+        )
         self.rss = float("nan")
 
     def stop(self) -> None:
         self.rss = _peak_rss_mb(self.p.pid)
-        self.p.terminate()
+        self.cpu = _cpu_seconds(self.p.pid)
+        if PROFILE is not None:  # py-spy and its worker both stop on SIGINT; py-spy then writes
+            os.killpg(self.p.pid, signal.SIGINT)
+        else:
+            self.p.terminate()
         try:
             self.p.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
         self.log.close()
+        self.stats: dict[str, Any] = {}
+        with open(self.log.name, encoding="utf-8") as fh:
+            text = fh.read()
+        if "{" in text and text.rstrip().endswith("}"):
+            with contextlib.suppress(ValueError):
+                self.stats = json.loads(text[text.rindex("\n{") + 1 if "\n{" in text else 0 :])
 
 
 def _env(url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": url, "PGBOOKS_SECRET_KEY": SECRET}
+    return {**_base_env(), "DATABASE_URL": url, "PGBOOKS_SECRET_KEY": SECRET}
+
+
+def _base_env() -> dict[str, str]:
+    # Bytecode caches on: with PYTHONDONTWRITEBYTECODE set (as on the shared machine) every worker
+    # recompiled each module it imports (pgqueuer, httpx, ...) inside the measured window.
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _warm_bytecode() -> None:
+    """Compile once, before any measurement, what a worker and the sandbox import."""
+    mods = (
+        "pgbooks.cli, pgbooks.sync.worker, pgqueuer, pgqueuer.db, pgqueuer.queries, qbo_sandbox.cli"
+    )
+    subprocess.run(
+        [sys.executable, "-c", f"import {mods}"], env=_base_env(), check=True, cwd=str(ROOT)
+    )
 
 
 def _worker(url: str, name: str, loops: int = 4) -> Proc:
-    return Proc(
-        name, [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops)], _env(url)
-    )
+    args = [str(BIN / "pgbooks"), "worker", "--name", name, "--loops", str(loops), "--json"]
+    return Proc(name, _cmd(name, args), _env(url))
 
 
 def _tenants(
@@ -147,15 +199,29 @@ def _accepted(conn: psycopg.Connection, tenants: list[str], since: float, until:
 
 
 def throughput(
-    conn: psycopg.Connection, url: str, base: str, n_realms: int, seconds: float
+    conn: psycopg.Connection,
+    url: str,
+    base: str,
+    n_realms: int,
+    seconds: float,
+    n_workers: int,
+    sandbox_pid: int,
 ) -> dict[str, Any]:
     tenants = _tenants(conn, url, base, f"tp{n_realms}_", n_realms)
     _insert_customers(conn, tenants, int(seconds * 10) + 20, f"tp{n_realms}")  # backlog > ceiling
-    workers = [_worker(url, f"tp{n_realms}-{i}", loops=4) for i in range(1 if n_realms == 1 else 2)]
-    warm = 3.0
-    time.sleep(warm)
+    workers = [_worker(url, f"tp{n_realms}-{i}", loops=4) for i in range(n_workers)]
+    # The window opens 3 s after the first acceptance: a worker's start (imports, connections)
+    # takes seconds on a loaded machine and is not part of the sustained rate.
+    started = time.time()
+    while time.time() < started + 60 and not _accepted(conn, tenants, started, time.time() + 1):
+        time.sleep(0.1)
+    time.sleep(3.0)
     t0 = time.time()
+    cpu0 = [_cpu_seconds(w.p.pid) for w in workers]
+    sb0 = _cpu_seconds(sandbox_pid)
     time.sleep(seconds)
+    cpu1 = [_cpu_seconds(w.p.pid) for w in workers]
+    sb1 = _cpu_seconds(sandbox_pid)
     t1 = time.time()
     for w in workers:
         w.stop()
@@ -168,6 +234,10 @@ def throughput(
         "ceiling": ceiling,
         "pct": 100 * done / ceiling,
         "rss": [w.rss for w in workers],
+        "stats": [w.stats for w in workers],
+        "cpu": sum(cpu1) - sum(cpu0),  # the worker processes' CPU seconds in the window
+        "sandbox_cpu": sb1 - sb0,
+        "window": t1 - t0,
     }
 
 
@@ -176,7 +246,24 @@ def latency(
 ) -> dict[str, Any]:
     tenants = _tenants(conn, url, base, "lat", 10, debounce="1 second", batch_per_minute=40)
     w = _worker(url, "lat", loops=4)
-    time.sleep(1.0)
+    # Warm-up: one document per realm, delivered before the measured inserts start (a worker's
+    # start, imports and connections, took seconds on the loaded machine: not a latency of the
+    # delivery path). Warm-up documents are left out of the percentiles.
+    for t in tenants:
+        conn.execute(
+            "INSERT INTO books.documents (tenant_id, doc_type, source_type, source_id, body) "
+            "VALUES (%s, 'customer', 'manual', 'warm', "
+            "jsonb_build_object('DisplayName', %s::text))",
+            (t, f"Warm {t}"),
+        )
+    warm_until = time.monotonic() + 60
+    while time.monotonic() < warm_until:
+        row = conn.execute(
+            "SELECT count(*) FROM sync.remote_objects WHERE tenant_id = ANY(%s)", (tenants,)
+        ).fetchone()
+        if row and row[0] >= len(tenants):
+            break
+        time.sleep(0.1)
     n = int(rate * seconds)
     start = time.monotonic()
     for i in range(n):
@@ -194,7 +281,7 @@ def latency(
         row = conn.execute(
             "SELECT count(*) FROM sync.remote_objects WHERE tenant_id = ANY(%s)", (tenants,)
         ).fetchone()
-        if row and row[0] >= n:
+        if row and row[0] >= n + len(tenants):
             break
         time.sleep(0.2)
     w.stop()
@@ -205,7 +292,7 @@ def latency(
                percentile_cont(0.99) WITHIN GROUP (ORDER BY s), count(*)
         FROM (SELECT extract(EPOCH FROM r.synced_at - d.created_at) AS s
               FROM sync.remote_objects AS r JOIN books.documents AS d USING (tenant_id, document_id)
-              WHERE r.tenant_id = ANY(%s)) AS x
+              WHERE r.tenant_id = ANY(%s) AND d.source_id LIKE 'lat:%%') AS x
         """,
         (tenants,),
     ).fetchone()
@@ -229,27 +316,22 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
     conn.execute("UPDATE sync.rate_buckets SET tokens = 1000000, batch_tokens = 1")
     _insert_customers(conn, [tenant], n, "drain")
     t0 = time.monotonic()
+    args = [str(BIN / "pgbooks"), "worker", "--name", "drain", "--loops", "4"]
     w = subprocess.Popen(
-        [
-            str(BIN / "pgbooks"),
-            "worker",
-            "--name",
-            "drain",
-            "--loops",
-            "4",
-            "--until-idle",
-            "--json",
-        ],
+        _cmd("drain", [*args, "--until-idle", "--json"]),
         env=_env(url),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out_w, _ = w.communicate()
     wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w_cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
     # The worker's own clock (from run() start, i.e. after imports and process start, as pgqueuer's
     # below is measured from qm.run()); the wall time including process start is printed too.
-    elapsed = float(json.loads(out_w)["seconds"])
+    elapsed = float(json.loads(out_w[out_w.index("{") :])["seconds"])
     # The worker exited: the kernel's high-water mark of waited-for children covers it.
     w_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     row = conn.execute(
@@ -295,6 +377,7 @@ def drain(conn: psycopg.Connection, url: str, base: str, n: int) -> dict[str, An
         "pgq_left": left[0] if left else None,
         "pgq_rss": pgq_rss,
         "rss": w_rss,
+        "cpu_ms_per_doc": 1000 * w_cpu / max(done, 1),
     }
 
 
@@ -302,12 +385,30 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
     ap.add_argument("--only", default="tp1,tp50,latency,drain", help="phases to run")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the 50-realm phase (default 2)"
+    )
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run every worker under py-spy (raw stacks, one file per worker)",
+    )
+    ap.add_argument(
+        "--db-stats",
+        action="store_true",
+        help="print the database functions' self time (track_functions = all on the bench db)",
+    )
     args = ap.parse_args()
+    global PROFILE
+    PROFILE = args.profile
+    if PROFILE is not None:
+        PROFILE.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(","))
     window = 8.0 if args.quick else 20.0
     lat_s = 4.0 if args.quick else 10.0
     n_drain = 1500 if args.quick else 5000
 
+    _warm_bytecode()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with devdb.server() as server:
@@ -323,11 +424,14 @@ def main() -> int:
         sandbox = Proc(
             "sandbox",
             [str(BIN / "pgbooks"), "sandbox", "serve", "--port", str(port), "--seed", "3"],
-            dict(os.environ),
+            _base_env(),
         )
         try:
             url = server.url(name)
             migrate(url)
+            if args.db_stats:
+                with psycopg.connect(url, autocommit=True) as c:
+                    c.execute(f"ALTER DATABASE {name} SET track_functions = 'all'")
             for _ in range(100):
                 try:
                     httpx.get(f"{base}/admin/health", timeout=1)
@@ -341,12 +445,25 @@ def main() -> int:
                 for n_realms in (1, 50):
                     if f"tp{n_realms}" not in only:
                         continue
-                    r = throughput(conn, url, base, n_realms, window)
+                    n_workers = 1 if n_realms == 1 else args.workers
+                    r = throughput(conn, url, base, n_realms, window, n_workers, sandbox.p.pid)
                     label = f"throughput, {n_realms} realm(s), % of 500 req/min/realm ceiling"
                     print(f"{label:<60}{r['pct']:>13.1f}%{'>= 95%':>12}")
                     label = "  accepted / ceiling in the window"
                     print(f"{label:<60}{r['accepted']:>8} / {r['ceiling']:.0f}")
                     rss[f"workers tp{n_realms}"] = [round(x) for x in r["rss"]]
+                    label = "  worker CPU per accepted document (ms, all processes)"
+                    print(f"{label:<60}{1000 * r['cpu'] / max(r['accepted'], 1):>14.2f}")
+                    label = "  CPU share in the window: workers / sandbox (cores)"
+                    cores = f"{r['cpu'] / r['window']:.2f} / {r['sandbox_cpu'] / r['window']:.2f}"
+                    print(f"{label:<60}{cores:>14}")
+                    for i, st in enumerate(r["stats"]):
+                        acc, sec = st.get("accepted", 0), st.get("seconds") or 1
+                        label = f"  worker process {i + 1}/{n_workers}: accepted, docs/s of its run"
+                        print(f"{label:<60}{acc:>8} {acc / sec:>5.0f}/s")
+                        if args.db_stats:
+                            keys = ("claims", "empty_claims", "claim_seconds", "complete_seconds")
+                            print("    " + ", ".join(f"{k} {st.get(k)}" for k in keys))
                 if "latency" in only:
                     lat = latency(conn, url, base, 50, lat_s)
                     for q, goal in (("p50", ""), ("p99", "<= 1.5 s")):
@@ -361,6 +478,8 @@ def main() -> int:
                     label = "  same, wall clock incl. process start (docs/s)"
                     print(f"{label:<60}{dr['wall_docs_s']:>14.0f}")
                     print(f"{'  delivered / inserted':<60}{dr['delivered']:>8} / {dr['n']}")
+                    label = "  worker CPU per delivered document (ms, whole process life)"
+                    print(f"{label:<60}{dr['cpu_ms_per_doc']:>14.2f}")
                     print(
                         f"{'pgqueuer no-op drain, same database (jobs/s)':<60}{dr['pgq_s']:>14.0f}"
                     )
@@ -368,6 +487,15 @@ def main() -> int:
                     print(f"{'ratio worker docs/s : pgqueuer no-op jobs/s':<60}{ratio:>14.2f}")
                     rss["drain worker (max of waited children)"] = round(dr["rss"])
                     rss["pgqueuer no-op drain"] = round(dr["pgq_rss"])
+                if args.db_stats:
+                    time.sleep(1.0)  # statistics are flushed by each backend at its exit
+                    print("database functions by self time (ms): calls / total / self")
+                    for fn, calls, total, own in conn.execute(
+                        "SELECT schemaname || '.' || funcname, calls, round(total_time), "
+                        "round(self_time) FROM pg_stat_user_functions "
+                        "ORDER BY self_time DESC LIMIT 25"
+                    ):
+                        print(f"  {fn:<56}{calls:>9}{total:>10}{own:>10}")
         finally:
             sandbox.stop()
             janitor.drop()

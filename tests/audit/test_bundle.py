@@ -79,17 +79,23 @@ def test_chain_export_proves_the_chain_only_grew(
     assert rep.facts["checkpoints_verified"] == 2
     # A superuser rewrites history and re-hashes the whole chain: the old signed head is gone.
     books.execute("SET session_replication_role = replica")
-    books.execute("UPDATE audit.events SET app_user = 'mallory' WHERE tenant_id = 't1' AND seq = 2")
+    books.execute(
+        "UPDATE audit.events SET app_user = 'mallory', canonical = logic.audit__canonical_v2("
+        "tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code, table_name, operation,"
+        " row_key, before, after) WHERE tenant_id = 't1' AND seq = 2"
+    )
     books.execute(
         """
         DO $$
         DECLARE r record; v_prev bytea := '\\x' || repeat('00', 32);
         BEGIN
           FOR r IN SELECT * FROM audit.events WHERE tenant_id = 't1' ORDER BY seq LOOP
-            UPDATE audit.events SET prev_hash = v_prev, hash = sha256(v_prev || convert_to(
-              logic.audit__canonical(r.tenant_id, r.seq, r.event_time, r.txid, r.db_role,
-              r.app_user, r.reason_code, r.table_name, r.operation, r.row_key, r.before,
-              r.after), 'UTF8')) WHERE tenant_id = 't1' AND seq = r.seq
+            UPDATE audit.events SET prev_hash = v_prev, canonical = logic.audit__canonical_v2(
+              r.tenant_id, r.seq, r.event_time, r.txid, r.db_role, r.app_user, r.reason_code,
+              r.table_name, r.operation, r.row_key, r.before, r.after)
+            WHERE tenant_id = 't1' AND seq = r.seq;
+            UPDATE audit.events SET hash = sha256(v_prev || convert_to(canonical, 'UTF8'))
+            WHERE tenant_id = 't1' AND seq = r.seq
             RETURNING hash INTO v_prev;
           END LOOP;
         END $$
@@ -156,7 +162,7 @@ def test_cli_verify_reports_broken_chain(books: psycopg.Connection, db_url: str)
     env = {"DATABASE_URL": db_url}
     assert runner.invoke(app, ["audit", "verify", "t1"], env=env).exit_code == 0
     books.execute("SET session_replication_role = replica")
-    books.execute("UPDATE audit.events SET reason_code = 'DATA_CHANGE' WHERE seq = 2")
+    books.execute("UPDATE audit.events SET canonical = canonical || ' ' WHERE seq = 2")
     books.execute("SET session_replication_role = origin")
     res = runner.invoke(app, ["audit", "verify", "t1", "--json"], env=env)
     assert res.exit_code == 3

@@ -96,16 +96,100 @@ def _tamper(db: psycopg.Connection, sql: str) -> None:
     db.execute("SET session_replication_role = origin")
 
 
-def test_superuser_edit_is_named(books: psycopg.Connection) -> None:
+def test_superuser_cannot_edit_a_snapshot_apart_from_the_hashed_bytes(
+    books: psycopg.Connection,
+) -> None:
+    # before/after/row_key are generated from the stored canonical text: even with triggers
+    # off a superuser cannot write them directly...
+    with pytest.raises(psycopg.errors.GeneratedAlways):
+        _tamper(
+            books,
+            "UPDATE audit.events SET after = jsonb_set(after, '{total_amount}', '1') "
+            "WHERE tenant_id = 't1' AND seq = 2",
+        )
+    books.execute("SET session_replication_role = origin")
+    assert _verify(books)[0] is True
+    # ...and turning a snapshot into a plain column to edit it is named by verify.
     _tamper(
         books,
+        "ALTER TABLE audit.events ALTER COLUMN after DROP EXPRESSION; "
         "UPDATE audit.events SET after = jsonb_set(after, '{total_amount}', '1') "
         "WHERE tenant_id = 't1' AND seq = 2",
     )
+    ok, _checked, _bad, problem = _verify(books)
+    assert ok is False
+    assert "audit.events after no longer as defined" in problem
+
+
+def test_superuser_edit_of_the_canonical_text_is_named(books: psycopg.Connection) -> None:
+    # editing the stored bytes also rewrites the generated snapshot: the hash no longer matches
+    _tamper(
+        books,
+        "UPDATE audit.events SET canonical = replace(canonical, '10.5', '1.5') "
+        "WHERE tenant_id = 't1' AND seq = 2",
+    )
+    after = books.execute(
+        "SELECT after ->> 'total_amount' FROM audit.events WHERE tenant_id = 't1' AND seq = 2"
+    ).fetchone()
+    assert after is not None and after[0].startswith("1.5")
     ok, _checked, bad, problem = _verify(books)
     assert (ok, bad) == (False, 2)
     assert "content does not match" in problem
     assert _verify(books, "t2")[0] is True  # other tenants unaffected
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "app_user = 'mallory'",
+        "db_role = 'pgbooks_worker'",
+        "reason_code = 'DATA_CHANGE'",
+        "event_time = event_time + interval '1 microsecond'",
+        "txid = txid + 1",
+        "table_name = 'books.document_lines'",
+        "operation = 'DELETE'",
+        "seq = 1000",
+        "tenant_id = 't3'",
+        "version = 1",
+    ],
+)
+def test_superuser_edit_of_a_scalar_column_is_refused_or_named(
+    books: psycopg.Connection, assignment: str
+) -> None:
+    # the scalar columns must equal the header of the hashed text (CHECK events_header_matches):
+    # an edit is refused even with triggers off...
+    with pytest.raises((psycopg.errors.CheckViolation, psycopg.errors.InvalidTextRepresentation)):
+        _tamper(books, f"UPDATE audit.events SET {assignment} WHERE tenant_id = 't1' AND seq = 2")  # noqa: S608
+    books.execute("SET session_replication_role = origin")
+    assert _verify(books)[0] is True
+    # ...and dropping the CHECK to make it is named by verify.
+    edit = f"UPDATE audit.events SET {assignment} WHERE tenant_id = 't1' AND seq = 2"  # noqa: S608
+    try:
+        _tamper(books, "ALTER TABLE audit.events DROP CONSTRAINT events_header_matches; " + edit)
+    except psycopg.errors.InvalidTextRepresentation:
+        # version: the generated snapshots cannot even be parsed as the other encoding
+        assert assignment.startswith("version")
+        return
+    ok, _checked, _bad, problem = _verify(books)
+    assert ok is False
+    assert "events_header_matches no longer as defined" in problem
+
+
+def test_a_header_check_added_back_not_valid_is_named(books: psycopg.Connection) -> None:
+    row = books.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname = 'events_header_matches'"
+    ).fetchone()
+    assert row is not None
+    add_back = f"ALTER TABLE audit.events ADD CONSTRAINT events_header_matches {row[0]} NOT VALID"
+    _tamper(
+        books,
+        "ALTER TABLE audit.events DROP CONSTRAINT events_header_matches; "
+        "UPDATE audit.events SET app_user = 'mallory' WHERE tenant_id = 't1' AND seq = 2",
+    )
+    _tamper(books, add_back)
+    ok, _checked, _bad, problem = _verify(books)
+    assert ok is False and "events_header_matches" in problem
 
 
 def test_superuser_delete_is_detected(books: psycopg.Connection) -> None:
@@ -115,24 +199,38 @@ def test_superuser_delete_is_detected(books: psycopg.Connection) -> None:
     assert "missing" in problem
 
 
-def test_superuser_reorder_is_detected(books: psycopg.Connection) -> None:
-    _tamper(
-        books,
-        "UPDATE audit.events SET seq = 1000 WHERE tenant_id = 't1' AND seq = 2; "
-        "UPDATE audit.events SET seq = 2 WHERE tenant_id = 't1' AND seq = 3; "
-        "UPDATE audit.events SET seq = 3 WHERE tenant_id = 't1' AND seq = 1000",
+def _move(src: int, dst: int) -> str:
+    # a row moved to another seq, its stored text's header rewritten to match (the header CHECK
+    # allows nothing else), its hashes kept
+    return (
+        f"UPDATE audit.events SET seq = {dst}, canonical = replace(canonical,"  # noqa: S608
+        f" '[2, \"t1\", {src}, ', '[2, \"t1\", {dst}, ') WHERE tenant_id = 't1' AND seq = {src}; "
     )
+
+
+def test_superuser_reorder_is_detected(books: psycopg.Connection) -> None:
+    _tamper(books, _move(2, 1000) + _move(3, 2) + _move(1000, 3))
+    rows = books.execute(
+        "SELECT seq, after ->> 'source_id' FROM audit.events WHERE tenant_id = 't1' ORDER BY seq"
+    ).fetchall()
+    assert rows[1:3] == [(2, "1002"), (3, "1001")]  # really swapped
     ok, _checked, bad, _problem = _verify(books)
     assert (ok, bad) == (False, 2)
+
+
+def test_superuser_reorder_without_the_text_is_refused(books: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        _tamper(books, "UPDATE audit.events SET seq = 1000 WHERE tenant_id = 't1' AND seq = 2")
 
 
 def test_superuser_rehash_of_one_link_breaks_the_next(books: psycopg.Connection) -> None:
     # An edit whose own hash is recomputed still breaks the link to its successor.
     _tamper(
         books,
-        "UPDATE audit.events SET app_user = 'mallory', hash = sha256(prev_hash || convert_to("
-        "logic.audit__canonical(tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code,"
-        " table_name, operation, row_key, before, after), 'UTF8')) "
+        "UPDATE audit.events SET app_user = 'mallory', canonical = logic.audit__canonical_v2("
+        "tenant_id, seq, event_time, txid, db_role, 'mallory', reason_code, table_name, operation,"
+        " row_key, before, after) WHERE tenant_id = 't1' AND seq = 2; "
+        "UPDATE audit.events SET hash = sha256(prev_hash || convert_to(canonical, 'UTF8')) "
         "WHERE tenant_id = 't1' AND seq = 2",
     )
     ok, _checked, bad, problem = _verify(books)

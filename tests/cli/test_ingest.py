@@ -75,6 +75,77 @@ def test_receive_stores_and_applies_a_signed_webhook_then_stops_on_sigterm(
     assert WEBHOOK_SECRET not in stopped.stdout
 
 
+@pytest.mark.cli("receive")
+def test_receive_routes_by_account_and_limits_the_rate_from_options_and_environment(
+    cli: Cli, db: psycopg.Connection[Any]
+) -> None:
+    _shop(db)
+    db.execute(
+        "INSERT INTO orders.channels (tenant_id, channel_id, platform, name, currency,"
+        " webhook_secret, external_account_id)"
+        " VALUES ('acme', 'pay', 'stripe', 'Pay', 'USD', 'whsec_cli', 'acct_cliowner')"
+    )
+    port = free_port()
+    # --rate from the environment (PGBOOKS_RECEIVE_RATE), the rest as options.
+    server = cli.start(
+        "receive",
+        "--port",
+        str(port),
+        "--unknown-rate",
+        "0.01/s:1",
+        "--stripe-account",
+        "acct_cliowner",
+        env={"PGBOOKS_RECEIVE_RATE": "0.01/s:2"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    server.wait_http(f"{base}/healthz")
+    body = json.dumps(ORDER).encode()
+
+    def shop(domain: str = "ACME.myshopify.com") -> dict[str, str]:
+        return {
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": domain,
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Hmac-Sha256": sig.sign_base64(WEBHOOK_SECRET, body),
+        }
+
+    event = json.dumps({"id": "evt_cli_1", "object": "event", "type": "plan.created"}).encode()
+    stripe = {"Stripe-Signature": sig.sign_stripe("whsec_cli", event, int(time.time()))}
+    codes = [
+        httpx.post(f"{base}/webhooks/shopify", content=body, headers=shop()).status_code,
+        httpx.post(f"{base}/webhooks/stripe", content=event, headers=stripe).status_code,
+        httpx.post(f"{base}/webhooks/shopify", content=body, headers=shop()).status_code,
+    ]
+    assert codes == [200, 200, 429]  # burst 2 per tenant
+    unknown = [
+        httpx.post(f"{base}/webhooks/shopify", content=body, headers=shop(f"u{i}.myshopify.com"))
+        for i in range(2)
+    ]
+    assert [r.status_code for r in unknown] == [404, 429]  # burst 1 per source address
+    assert int(unknown[1].headers["Retry-After"]) >= 99  # 0.01/s: a token every 100 s
+    stopped = server.terminate()
+    assert stopped.code == 0, stopped
+    rows = db.execute(
+        "SELECT tenant_id, channel_id, status FROM ingest.raw_events ORDER BY raw_event_id"
+    ).fetchall()
+    assert rows == [
+        ("acme", "shop", "pending"),
+        ("acme", "pay", "pending"),
+        ("(unrouted)", "(unrouted)", "rejected"),
+    ]
+    counted = db.execute(
+        "SELECT bucket_kind, refused FROM ingest.receiver_throttles ORDER BY 1"
+    ).fetchall()
+    assert counted == [("ip", 1), ("tenant", 1)]
+
+
+@pytest.mark.cli("receive")
+def test_receive_refuses_a_malformed_rate(cli: Cli) -> None:
+    result = cli("receive", "--port", "0", "--rate", "lots")
+    assert result.code == 2, result
+    assert "expected RATE/s:BURST" in result.stderr
+
+
 @pytest.mark.cli("backfill", "ingest status", "ingest process")
 def test_backfill_then_process_and_count(
     cli: Cli, db: psycopg.Connection[Any], tmp_path: Path

@@ -142,7 +142,14 @@ def test_cli_refresh(db: psycopg.Connection, db_url: str) -> None:
     env = {"DATABASE_URL": db_url, "PGBOOKS_TENANT": "demo"}
     res = CliRunner().invoke(app, ["recon", "refresh", "--json"], env=env)
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout) == {"days": 3}
+    # every payout the seed's balance transactions touched
+    payouts = db.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT channel_id, payout_id"
+        " FROM orders.balance_transactions WHERE tenant_id = 'demo' AND payout_id IS NOT NULL) AS k"
+    ).fetchone()
+    assert payouts is not None and payouts[0] >= 2
+    assert json.loads(res.stdout) == {"days": 3, "payouts": payouts[0]}
     assert db.execute("SELECT count(*) FROM books.recon_dirty").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM books.payout_dirty").fetchone() == (0,)
     again = CliRunner().invoke(app, ["recon", "refresh", "--all"], env=env)
     assert again.exit_code == 0 and "3 day(s) recomputed" in again.stdout

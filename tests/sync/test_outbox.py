@@ -155,3 +155,23 @@ def test_claim_reserves_at_most_half_a_second_of_tokens_with_send_delays(books: 
     assert delays[0] < 0.13 and delays[-1] <= 0.5
     # The bucket is reserved: an immediate second claim gets nothing.
     assert _claim(books.db_url, "w2") == []
+
+
+def test_claim_skips_a_realm_until_half_of_its_horizon_is_free(books: Books) -> None:
+    books.db.execute("UPDATE sync.settings SET batch_per_minute = 0")  # 8.17 tokens/s
+    for i in range(12):
+        books.customer(f"Horizon {i}")
+    books.db.execute("UPDATE sync.outbox SET due_at = now()")
+    # reserved 0.6 s ahead, beyond the 0.5 s horizon: not visited
+    books.db.execute(
+        "UPDATE sync.rate_buckets SET tokens = 0, "
+        "refilled_at = clock_timestamp() + interval '0.6 seconds'"
+    )
+    assert _claim(books.db_url, "w") == []
+    # reserved 0.1 s ahead: 0.4 s free, visited, 3 or 4 tokens handed out (5 if the machine is
+    # slow enough for the claim to run 0.2 s after the UPDATE)
+    books.db.execute(
+        "UPDATE sync.rate_buckets SET tokens = 0, "
+        "refilled_at = clock_timestamp() + interval '0.1 seconds'"
+    )
+    assert len(_claim(books.db_url, "w")) in (3, 4, 5)

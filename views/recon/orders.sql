@@ -219,13 +219,18 @@ BEGIN
     FOR v_tenant IN SELECT DISTINCT m.tenant_id FROM books.recon_dirty AS m ORDER BY 1 LOOP
         v_days := v_days + api.recon_rollup__refresh(v_tenant);
     END LOOP;
+    -- the payout rollup (views/recon/payouts.sql): changed payouts, counted with the days
+    FOR v_tenant IN SELECT DISTINCT m.tenant_id FROM books.payout_dirty AS m ORDER BY 1 LOOP
+        v_days := v_days + api.payout_rollup__refresh(v_tenant);
+    END LOOP;
     RETURN v_days;
 END;
 $$;
 
 COMMENT ON FUNCTION api.recon_rollup__refresh_due() IS
-'Refreshes the rollup of every tenant with changed days (api.recon_rollup__refresh per tenant, in tenant order); '
-'returns the days recomputed. Run by the worker on pgqueuer''s scheduler (schedule recon_refresh).';
+'Refreshes the rollup of every tenant with changed days (api.recon_rollup__refresh per tenant, in tenant order) '
+'and the payout rollup of every tenant with changed payouts (api.payout_rollup__refresh); returns the days plus '
+'payouts recomputed. Run by the worker on pgqueuer''s scheduler (schedule recon_refresh).';
 
 GRANT SELECT ON analytics.rpt_order_reconciliation, analytics.rpt_recon_summary, analytics.rpt_recon_accuracy
 TO pgbooks_analyst, pgbooks_operator;

@@ -147,6 +147,19 @@ WITH bank AS (
         row_number() OVER (PARTITION BY m.tenant_id, m.bank_line_id ORDER BY m.channel_id, m.payout_id) AS nth
     FROM ingest.bank_matches AS m
     INNER JOIN ingest.bank_lines AS l ON m.tenant_id = l.tenant_id AND m.bank_line_id = l.bank_line_id
+),
+
+-- the causes of each payout summed once (a correlated sum per payout re-planned the variance view
+-- for every payout: over 30 s at 10,000 payouts)
+explained AS (
+    SELECT
+        v.tenant_id,
+        v.channel_id,
+        v.payout_id,
+        sum(v.amount) AS explained
+    FROM analytics.rpt_payout_variance AS v
+    WHERE v.cause <> 'unposted_document' AND v.payout_id IS NOT NULL
+    GROUP BY v.tenant_id, v.channel_id, v.payout_id
 )
 
 SELECT
@@ -157,16 +170,12 @@ SELECT
     CASE WHEN s.bt_count IS NULL THEN r.payout_amount ELSE coalesce(s.charges_gross, 0) END
     - r.payout_amount
     - CASE WHEN b.nth = 1 THEN b.line_difference ELSE 0 END AS total_difference,
-    coalesce((
-        SELECT sum(v.amount) FROM analytics.rpt_payout_variance AS v
-        WHERE
-            v.tenant_id = r.tenant_id AND v.channel_id = r.channel_id AND v.payout_id = r.payout_id
-            AND v.cause <> 'unposted_document'
-    ), 0) AS explained
+    coalesce(e.explained, 0) AS explained
 FROM analytics.rpt_payout_reconciliation AS r
 LEFT JOIN analytics.fct_payout_sources AS s
     ON r.tenant_id = s.tenant_id AND r.channel_id = s.channel_id AND r.payout_id = s.payout_id
 LEFT JOIN bank AS b ON r.tenant_id = b.tenant_id AND r.channel_id = b.channel_id AND r.payout_id = b.payout_id
+LEFT JOIN explained AS e ON r.tenant_id = e.tenant_id AND r.channel_id = e.channel_id AND r.payout_id = e.payout_id
 WHERE r.recon_state <> 'not_paid';
 
 COMMENT ON VIEW analytics.rpt_payout_variance_check IS

@@ -81,6 +81,14 @@ BEGIN
 END
 $attach$;
 
+-- The one chain append per transaction: audit.pending_tx gets one row per transaction that
+-- staged changes (logic.tg_any__audit); this deferred trigger fires once for it at commit (and
+-- again for changes staged by other commit-time triggers after it ran: PostgreSQL fires the
+-- deferred triggers queued while firing deferred triggers before it commits).
+CREATE CONSTRAINT TRIGGER tg_pending_tx__flush AFTER INSERT ON audit.pending_tx
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION logic.tg_audit__flush();
+
 -- Append-only: refused for every role by triggers (superusers too, unless they disable them).
 CREATE TRIGGER tg_events__append_only BEFORE UPDATE OR DELETE ON audit.events
 FOR EACH ROW EXECUTE FUNCTION logic.tg_audit__append_only();

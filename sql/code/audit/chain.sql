@@ -1,12 +1,25 @@
--- The audit hash chain: canonical encoding, the append core, and the generic row trigger.
+-- The audit hash chain: canonical encodings, the staging trigger, and the commit-time append.
 --
--- Canonical encoding (version 1) of an event = the text of the jsonb array
---   [1, tenant_id, seq, event_time as UTC microseconds since epoch, txid, db_role, app_user,
---    reason_code, table_name, operation, row_key, before, after]
+-- Canonical encoding version 2 (every row written since migration 0015) of an event = the text
+--   header || '\n' || row_key || '\n' || before || '\n' || after
+-- where header = [2, tenant_id, seq, event_time as UTC microseconds since epoch, txid, db_role,
+-- app_user, reason_code, table_name, operation] (JSON array text, logic.audit__header) and each
+-- snapshot is its jsonb text ('' for SQL NULL). jsonb text never holds a raw newline, so the
+-- four lines are unambiguous. The text is stored in audit.events.canonical; row_key, before and
+-- after are generated columns parsed from it, so verification re-hashes stored bytes and compares
+-- the scalar columns with the header: no jsonb is printed. Version 1 (rows written before 0015)
+-- = the text of the jsonb array [1, header fields..., row_key, before, after]; its stored text
+-- starts with the same header fields (logic.audit__header(1, ...)).
 -- jsonb text output is independent of session settings (keys sorted, numbers exact); the row
 -- snapshots are made by to_jsonb under pinned TimeZone/DateStyle/IntervalStyle/
 -- extra_float_digits (SET clauses below), so the same change always encodes the same way.
--- hash = sha256(prev_hash || convert_to(encoding, 'UTF8')); genesis prev_hash = 32 zero bytes.
+-- hash = sha256(prev_hash || convert_to(canonical, 'UTF8')); genesis prev_hash = 32 zero bytes.
+--
+-- Write path: the statement triggers only stage the changed rows (audit.pending, one static
+-- INSERT ... SELECT over the transition table) and register the transaction once
+-- (audit.pending_tx); the deferred constraint trigger on audit.pending_tx runs logic.audit__flush
+-- at commit: per tenant it takes the advisory lock, reads the head, renders and hashes the staged
+-- rows and inserts them with one INSERT. The lock is held from commit-time append to commit only.
 
 CREATE FUNCTION logic.audit__canonical(
     p_tenant_id text,
@@ -73,96 +86,209 @@ $$;
 COMMENT ON FUNCTION logic.audit__actor() IS
 'Database role acting: the SET ROLE role, else the login (unchanged inside SECURITY DEFINER functions).';
 
--- The append core. Arrays are parallel and must be sorted by tenant_id: each tenant's advisory
--- lock is taken once, in tenant order (a fixed order, so two statements never wait on each
--- other crosswise), the head is read from the last row (index on the primary key) and the
--- links are computed in one pass; one INSERT writes the batch.
-CREATE FUNCTION logic.audit__chain(
+CREATE FUNCTION logic.audit__header(
+    p_version integer,
+    p_tenant_id text,
+    p_seq bigint,
+    p_event_time timestamptz,
+    p_txid bigint,
+    p_db_role text,
+    p_app_user text,
+    p_reason_code text,
+    p_table_name text,
+    p_operation text
+) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    -- Version 2: the whole first line of the canonical text, newline included. Version 1: the
+    -- text of the first ten array elements and the separator before row_key (a prefix of the
+    -- v1 canonical text).
+    SELECT '[' || p_version::text || ', '
+        || coalesce(to_json(p_tenant_id)::text, 'null') || ', '
+        || coalesce(p_seq::text, 'null') || ', '
+        || coalesce(((extract(EPOCH FROM p_event_time) * 1000000)::bigint)::text, 'null') || ', '
+        || coalesce(p_txid::text, 'null') || ', '
+        || coalesce(to_json(p_db_role)::text, 'null') || ', '
+        || coalesce(to_json(p_app_user)::text, 'null') || ', '
+        || coalesce(to_json(p_reason_code)::text, 'null') || ', '
+        || coalesce(to_json(p_table_name)::text, 'null') || ', '
+        || coalesce(to_json(p_operation)::text, 'null')
+        || CASE WHEN p_version = 1 THEN ', ' ELSE E']\n' END
+$$;
+
+COMMENT ON FUNCTION logic.audit__header(
+    integer, text, bigint, timestamptz, bigint, text, text, text, text, text
+) IS
+'The scalar part of a canonical encoding (v2: first line; v1: prefix): what verify compares the columns with.';
+
+CREATE FUNCTION logic.audit__canonical_v2(
+    p_tenant_id text,
+    p_seq bigint,
+    p_event_time timestamptz,
+    p_txid bigint,
+    p_db_role text,
+    p_app_user text,
+    p_reason_code text,
     p_table_name text,
     p_operation text,
-    p_reason_code text,
-    p_tenant_ids text[],
-    p_row_keys jsonb[],
-    p_befores jsonb[],
-    p_afters jsonb[]
-) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET timezone = 'UTC'
+    p_row_key jsonb,
+    p_before jsonb,
+    p_after jsonb
+) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
+    SELECT logic.audit__header(
+        2, p_tenant_id, p_seq, p_event_time, p_txid, p_db_role, p_app_user, p_reason_code,
+        p_table_name, p_operation
+    )
+        || coalesce(p_row_key::text, '') || E'\n'
+        || coalesce(p_before::text, '') || E'\n'
+        || coalesce(p_after::text, '')
+$$;
+
+COMMENT ON FUNCTION logic.audit__canonical_v2(
+    text, bigint, timestamptz, bigint, text, text, text, text, text, jsonb, jsonb, jsonb
+) IS
+'Canonical encoding v2 of an audit event: header line + row_key, before, after lines; stored and hashed.';
+
+-- The commit-time append: moves every change staged by this transaction into the tenant chains.
+-- Tenants in a fixed (sorted) order, so two transactions never wait on each other crosswise; per
+-- tenant: advisory lock, head from the last row (primary-key index), seq and canonical text for
+-- all its staged rows in one query, the sha256 links in one pass, one INSERT.
+CREATE FUNCTION logic.audit__flush() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+AS $$
+-- Called only by the SECURITY DEFINER functions tg_audit__flush and audit__append (their owner,
+-- search_path pinned): no SET clauses of its own, no second privilege switch per transaction.
+-- Nothing here depends on TimeZone (µs since the epoch; snapshots are stored jsonb).
 DECLARE
-    v_n integer := coalesce(cardinality(p_tenant_ids), 0);
-    v_time timestamptz := clock_timestamp();
     v_txid bigint := pg_current_xact_id()::text::bigint;
-    v_role text := logic.audit__actor();
-    v_user text := nullif(current_setting('pgbooks.user', true), '');
+    v_tenants text [];
     v_tenant text;
     v_seq bigint;
     v_hash bytea;
-    v_seqs bigint [] := '{}';
-    v_prevs bytea [] := '{}';
-    v_hashes bytea [] := '{}';
+    v_ords bigint [];
+    v_texts text [];
+    v_prevs bytea [];
+    v_hashes bytea [];
+    v_n integer;
     v_i integer;
+    v_total bigint := 0;
 BEGIN
-    IF v_n = 0 THEN
-        RETURN 0;
-    END IF;
-    FOR v_i IN 1..v_n LOOP
-        IF p_tenant_ids[v_i] IS DISTINCT FROM v_tenant THEN
-            v_tenant := p_tenant_ids[v_i];
-            IF v_tenant IS NULL THEN
-                RAISE EXCEPTION USING
-                    ERRCODE = 'PB702',
-                    MESSAGE = format('audit: a row of %s has no tenant_id; every audited row needs one', p_table_name);
-            END IF;
-            PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
-            SELECT e.seq, e.hash INTO v_seq, v_hash
-            FROM audit.events AS e
-            WHERE e.tenant_id = v_tenant COLLATE "default"
-            ORDER BY e.seq DESC
-            LIMIT 1;
-            IF NOT FOUND THEN
-                v_seq := 0;
-                v_hash := logic.audit__genesis();
-            END IF;
-        END IF;
-        v_seq := v_seq + 1;
-        v_prevs[v_i] := v_hash;
-        v_hash := sha256(v_hash || convert_to(logic.audit__canonical(
-            v_tenant, v_seq, v_time, v_txid, v_role, v_user, p_reason_code, p_table_name, p_operation,
-            p_row_keys[v_i], p_befores[v_i], p_afters[v_i]
-        ), 'UTF8'));
-        v_seqs[v_i] := v_seq;
-        v_hashes[v_i] := v_hash;
-    END LOOP;
-    INSERT INTO audit.events (
-        tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
-        row_key, before, after, prev_hash, hash
+    WITH unregistered AS (
+        DELETE FROM audit.pending_tx AS x WHERE x.txid = v_txid RETURNING 1
     )
-    SELECT
-        u.tenant_id, u.seq, v_time, v_txid, v_role, v_user, p_reason_code, p_table_name, p_operation,
-        u.row_key, u.before, u.after, u.prev_hash, u.hash
-    FROM unnest(p_tenant_ids, v_seqs, p_row_keys, p_befores, p_afters, v_prevs, v_hashes)
-        AS u (tenant_id, seq, row_key, before, after, prev_hash, hash);
-    RETURN v_n;
+    SELECT array_agg(DISTINCT p.tenant_id) INTO v_tenants
+    FROM audit.pending AS p WHERE p.txid = v_txid;
+    FOREACH v_tenant IN ARRAY coalesce(v_tenants, '{}') LOOP
+        IF v_tenant IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'PB702',
+                MESSAGE = format(
+                    'audit: a row of %s has no tenant_id; every audited row needs one',
+                    (SELECT p.table_name FROM audit.pending AS p
+                        WHERE p.txid = v_txid AND p.tenant_id IS NULL ORDER BY p.ord LIMIT 1)
+                );
+        END IF;
+        -- the head is read by a statement that starts after the lock is granted (READ
+        -- COMMITTED: its snapshot sees the previous holder's commit)
+        PERFORM pg_advisory_xact_lock(logic.audit__lock_key(v_tenant));
+        SELECT e.seq, e.hash INTO v_seq, v_hash
+        FROM audit.events AS e
+        WHERE e.tenant_id = v_tenant COLLATE "default"
+        ORDER BY e.seq DESC
+        LIMIT 1;
+        IF NOT FOUND THEN
+            v_seq := 0;
+            v_hash := logic.audit__genesis();
+        END IF;
+        LOOP
+            -- in slices of 10,000 rows: memory stays bounded for a bulk statement of any size
+            SELECT
+                array_agg(s.ord ORDER BY s.ord),
+                array_agg(logic.audit__canonical_v2(
+                    s.tenant_id, v_seq + s.n, s.event_time, v_txid, s.db_role, s.app_user, s.reason_code,
+                    s.table_name, s.operation, s.row_key, s.before, s.after
+                ) ORDER BY s.ord)
+            INTO v_ords, v_texts
+            FROM (
+                SELECT p.*, row_number() OVER (ORDER BY p.ord) AS n
+                FROM audit.pending AS p
+                WHERE p.txid = v_txid AND p.tenant_id = v_tenant COLLATE "default"
+                ORDER BY p.ord
+                LIMIT 10000
+            ) AS s;
+            v_n := coalesce(cardinality(v_ords), 0);
+            EXIT WHEN v_n = 0;
+            v_prevs := array_fill(NULL::bytea, ARRAY[v_n]);
+            v_hashes := v_prevs;
+            FOR v_i IN 1..v_n LOOP
+                v_prevs[v_i] := v_hash;
+                v_hash := sha256(v_hash || convert_to(v_texts[v_i], 'UTF8'));
+                v_hashes[v_i] := v_hash;
+            END LOOP;
+            -- the staged rows leave audit.pending as they enter the chain (one statement)
+            WITH moved AS (
+                DELETE FROM audit.pending AS p
+                WHERE p.txid = v_txid AND p.ord = ANY(v_ords)
+                RETURNING p.*
+            )
+            INSERT INTO audit.events (
+                tenant_id, seq, event_time, txid, db_role, app_user, reason_code, table_name, operation,
+                prev_hash, hash, version, canonical
+            )
+            SELECT
+                m.tenant_id, v_seq + u.n, m.event_time, v_txid, m.db_role, m.app_user, m.reason_code,
+                m.table_name, m.operation, u.prev_hash, u.hash, 2, u.canonical
+            FROM unnest(v_ords, v_texts, v_prevs, v_hashes) WITH ORDINALITY AS u (ord, canonical, prev_hash, hash, n)
+            INNER JOIN moved AS m ON m.ord = u.ord;
+            v_seq := v_seq + v_n;
+            v_total := v_total + v_n;
+            EXIT WHEN v_n < 10000;
+        END LOOP;
+    END LOOP;
+    RETURN v_total;
 END
 $$;
 
-COMMENT ON FUNCTION logic.audit__chain(text, text, text, text[], jsonb[], jsonb[], jsonb[]) IS
-'Appends a batch of events (arrays sorted by tenant) to the tenant chains under advisory locks; returns the count.';
+COMMENT ON FUNCTION logic.audit__flush() IS
+'Appends every change staged by the running transaction to the tenant chains (lock, head, hashes, one insert).';
+
+CREATE FUNCTION logic.tg_audit__flush() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM logic.audit__flush();
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION logic.tg_audit__flush() IS
+'Deferred constraint trigger on audit.pending_tx: the one chain append of a transaction, at commit.';
 
 CREATE FUNCTION logic.audit__append(
     p_tenant_id text, p_reason_code text, p_action text, p_row_key jsonb, p_after jsonb
 ) RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
 AS $$
-    SELECT logic.audit__chain(
-        p_action, 'ACTION', p_reason_code, ARRAY[p_tenant_id], ARRAY[p_row_key], ARRAY[NULL::jsonb], ARRAY[p_after]
-    )
+BEGIN
+    -- staged behind the transaction's earlier changes, then appended at once: the caller reads
+    -- the new head right away (close.export_period, checkpoints)
+    INSERT INTO audit.pending (
+        txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation, row_key, before, after
+    ) VALUES (
+        pg_current_xact_id()::text::bigint, p_tenant_id, clock_timestamp(), logic.audit__actor(),
+        nullif(current_setting('pgbooks.user', true), ''), p_reason_code, p_action, 'ACTION', p_row_key, NULL, p_after
+    );
+    PERFORM logic.audit__flush();
+END
 $$;
 
 COMMENT ON FUNCTION logic.audit__append(text, text, text, jsonb, jsonb) IS
-'Appends one ACTION event (override, close, checkpoint...) to a tenant chain.';
+'Appends one ACTION event (override, close, checkpoint...) to a tenant chain, after the changes staged before it.';
 
 CREATE FUNCTION logic.jsonb__changed_from(p_a jsonb, p_b jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -200,11 +326,14 @@ COMMENT ON FUNCTION logic.audit__default_reason(text, text, text) IS
 'Reason code of a row change when the session did not set pgbooks.reason (taxonomy in README "Audit").';
 
 -- Generic statement-level trigger with transition tables (one call per statement, not per row).
--- TG_ARGV holds the primary-key columns (set when the trigger is attached by attach.sql); they
--- build row_key and pair the old and new rows of an UPDATE. The queries are static: PL/pgSQL
--- compiles a trigger function once per trigger, so each trigger keeps its own cached plans over
--- its transition tables (no EXECUTE, no re-planning per statement). A statement that changed no
--- row (ON CONFLICT DO NOTHING, an UPDATE that matched nothing) costs one empty scan.
+-- It only stages: one static INSERT ... SELECT of the changed rows into audit.pending, and the
+-- registration of the transaction in audit.pending_tx (ON CONFLICT DO NOTHING: only the first
+-- staging statement of a transaction queues the commit-time append). TG_ARGV holds the
+-- primary-key columns (set when the trigger is attached by attach.sql); they build row_key and
+-- pair the old and new rows of an UPDATE. The queries are static: PL/pgSQL compiles a trigger
+-- function once per trigger, so each trigger keeps its own cached plans over its transition
+-- tables (no EXECUTE, no re-planning per statement). A statement that changed no row
+-- (ON CONFLICT DO NOTHING, an UPDATE that matched nothing) costs one empty scan.
 CREATE FUNCTION logic.tg_any__audit() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -215,67 +344,95 @@ SET extra_float_digits = '1'
 AS $$
 -- @plpgsql_check_options: oldtable = audit_old_rows, newtable = audit_new_rows
 DECLARE
-    -- row_key = the snapshot minus its non-key members (one jsonb operator, no per-row call)
-    v_nonkey text [] := ARRAY(
-        SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
-        WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-            AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+    v_txid bigint := pg_current_xact_id()::text::bigint;
+    v_time timestamptz := clock_timestamp();
+    v_role text := logic.audit__actor();
+    v_user text := nullif(current_setting('pgbooks.user', true), '');
+    v_table text := (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME)::text COLLATE "default";
+    v_reason text := coalesce(
+        nullif(current_setting('pgbooks.reason', true), ''),
+        logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
     );
-    v_tenants text [];
-    v_row_keys jsonb [];
-    v_befores jsonb [];
-    v_afters jsonb [];
 BEGIN
+    -- One statement per call: the non-key column list (row_key = the snapshot minus its
+    -- non-key members, one jsonb operator per row), the staged rows, and the registration of
+    -- the transaction (only when a row was staged).
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
-            array_agg(NULL::jsonb ORDER BY s.t, s.i), array_agg(s.j ORDER BY s.t, s.i)
-        INTO v_tenants, v_row_keys, v_befores, v_afters
-        FROM (
-            SELECT n.j ->> 'tenant_id' AS t, n.j - v_nonkey AS k, n.j, n.i
-            FROM (SELECT to_jsonb(r) AS j, row_number() OVER () AS i FROM audit_new_rows AS r) AS n
-        ) AS s;
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
+            SELECT v_txid, n.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'INSERT', n.j - nk.cols, NULL, n.j
+            FROM nk, (SELECT to_jsonb(r) AS j FROM audit_new_rows AS r) AS n
+            RETURNING 1
+        )
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
-            array_agg(s.j ORDER BY s.t, s.i), array_agg(NULL::jsonb ORDER BY s.t, s.i)
-        INTO v_tenants, v_row_keys, v_befores, v_afters
-        FROM (
-            SELECT o.j ->> 'tenant_id' AS t, o.j - v_nonkey AS k, o.j, o.i
-            FROM (SELECT to_jsonb(r) AS j, row_number() OVER () AS i FROM audit_old_rows AS r) AS o
-        ) AS s;
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
+            SELECT v_txid, o.j ->> 'tenant_id', v_time, v_role, v_user, v_reason, v_table, 'DELETE', o.j - nk.cols, o.j, NULL
+            FROM nk, (SELECT to_jsonb(r) AS j FROM audit_old_rows AS r) AS o
+            RETURNING 1
+        )
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     ELSE
-        SELECT array_agg(s.t ORDER BY s.t, s.i), array_agg(s.k ORDER BY s.t, s.i),
-            array_agg(logic.jsonb__changed_from(s.oj, s.nj) ORDER BY s.t, s.i),
-            array_agg(logic.jsonb__changed_from(s.nj, s.oj) ORDER BY s.t, s.i)
-        INTO v_tenants, v_row_keys, v_befores, v_afters
-        FROM (
+        WITH nk AS (
+            SELECT ARRAY(
+                SELECT a.attname::text FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
+                    AND a.attname::text <> ALL(TG_ARGV[0:TG_NARGS - 1])
+            ) AS cols
+        ),
+        staged AS (
+            INSERT INTO audit.pending (
+                txid, tenant_id, event_time, db_role, app_user, reason_code, table_name, operation,
+                row_key, before, after
+            )
             SELECT
-                coalesce(n.j ->> 'tenant_id', o.j ->> 'tenant_id') AS t, coalesce(n.k, o.k) AS k,
-                o.j AS oj, n.j AS nj, row_number() OVER () AS i
+                v_txid, coalesce(n.j ->> 'tenant_id', o.j ->> 'tenant_id'), v_time, v_role, v_user, v_reason,
+                v_table, 'UPDATE', coalesce(n.k, o.k),
+                logic.jsonb__changed_from(o.j, n.j), logic.jsonb__changed_from(n.j, o.j)
             FROM (
-                SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_old_rows AS r
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - nk.cols AS k FROM nk, audit_old_rows AS r
             ) AS o
             FULL JOIN (
-                SELECT to_jsonb(r) AS j, to_jsonb(r) - v_nonkey AS k FROM audit_new_rows AS r
+                SELECT to_jsonb(r) AS j, to_jsonb(r) - nk.cols AS k FROM nk, audit_new_rows AS r
             ) AS n ON o.k = n.k
             WHERE n.j IS DISTINCT FROM o.j
-        ) AS s;
-    END IF;
-    IF v_tenants IS NOT NULL THEN
-        PERFORM logic.audit__chain(
-            (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME)::text COLLATE "default", TG_OP,
-            coalesce(
-                nullif(current_setting('pgbooks.reason', true), ''),
-                logic.audit__default_reason(TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP)
-            ),
-            v_tenants, v_row_keys, v_befores, v_afters
-        );
+            RETURNING 1
+        )
+        INSERT INTO audit.pending_tx (txid)
+        SELECT v_txid WHERE EXISTS (SELECT FROM staged)
+        ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;
 END
 $$;
 
 COMMENT ON FUNCTION logic.tg_any__audit() IS
-'Statement trigger on every audited data table: records each changed row (diff for UPDATE) in the tenant chain.';
+'Statement trigger on every audited data table: stages each changed row (diff for UPDATE) for the commit-time append.';
 
 CREATE FUNCTION logic.tg_audit__append_only() RETURNS trigger
 LANGUAGE plpgsql

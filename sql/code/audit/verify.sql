@@ -1,8 +1,43 @@
 -- Verification of a tenant chain, in SQL, set-based: every event is checked against its own
--- stored hash (content) and against its predecessor (link: seq + 1 and prev_hash = previous
--- hash), so there is no sequential dependency and the scan runs at index-scan speed. A chain
--- where every link holds is exactly a chain that recomputes from genesis. Signed checkpoints must
--- still sit on the chain: this catches a deleted tail, which links alone cannot.
+-- stored hash (content: sha256 of the stored canonical text; the snapshots are generated from
+-- that text and a CHECK binds the scalar columns to its header) and against its predecessor (link:
+-- seq + 1 and prev_hash = previous hash), so there is no sequential dependency and the scan
+-- runs at index-scan speed. A chain where every link holds is exactly a chain that recomputes
+-- from genesis. Signed checkpoints must still sit on the chain: this catches a deleted tail, which links alone cannot.
+
+CREATE FUNCTION logic.audit__schema_problem() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- What verification relies on besides the hashes: row_key/before/after still generated from
+    -- canonical, and the CHECK that the scalar columns equal canonical's header still in force
+    -- (validated). Definitions compared by the md5 of their pg_get_expr/pg_get_constraintdef
+    -- text (sql/tables/audit/events.sql); a PostgreSQL major upgrade that prints them
+    -- differently makes verify fail loudly, never pass silently: then update the digests.
+    WITH expected (name, digest) AS (
+        VALUES
+        ('row_key', 'd2825c789de91d63dd3140771cf453d2'),
+        ('before', 'b8bc1373229061e9ef6657adf1c6723c'),
+        ('after', '32922f2ee578d98cfa53768144d8a9f6'),
+        ('events_header_matches', '98375988c1db9652e79b35379e85da46')
+    ),
+    actual (name, digest) AS (
+        SELECT a.attname::text, md5(pg_get_expr(d.adbin, d.adrelid))
+        FROM pg_attribute AS a
+        INNER JOIN pg_attrdef AS d ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+        WHERE a.attrelid = 'audit.events'::regclass AND a.attgenerated = 's' AND NOT a.attisdropped
+        UNION ALL
+        SELECT c.conname::text, md5(pg_get_constraintdef(c.oid))
+        FROM pg_constraint AS c
+        WHERE c.conrelid = 'audit.events'::regclass AND c.contype = 'c' AND c.convalidated
+    )
+    SELECT string_agg(e.name, ', ' ORDER BY e.name)
+    FROM expected AS e
+    WHERE NOT EXISTS (SELECT FROM actual AS a WHERE a.name = e.name AND a.digest = e.digest)
+$$;
+
+COMMENT ON FUNCTION logic.audit__schema_problem() IS
+'Names the audit.events generated columns / header CHECK that are missing or altered (NULL when intact).';
 
 CREATE FUNCTION close.audit__verify(
     p_tenant_id text, p_from_seq bigint DEFAULT 1, p_to_seq bigint DEFAULT NULL
@@ -19,6 +54,16 @@ DECLARE
     v_bad text;
     v_cp record;
 BEGIN
+    -- The snapshots must still be generated from the hashed text and the scalar columns still
+    -- checked against its header: a superuser who dropped either (ALTER TABLE ... DROP
+    -- EXPRESSION / DROP CONSTRAINT) could edit a column apart from the hashed bytes.
+    v_bad := logic.audit__schema_problem();
+    IF v_bad IS NOT NULL THEN
+        RETURN QUERY SELECT false, 0::bigint, NULL::bigint,
+            format('audit.events %s no longer as defined: columns could be edited apart from the hashed text (schema tampered)', v_bad),
+            NULL::bigint, NULL::text;
+        RETURN;
+    END IF;
     IF v_from = 1 THEN
         v_expected := logic.audit__genesis();
     ELSE
@@ -53,13 +98,11 @@ BEGIN
         FROM (
             -- The content check runs in the scan, below the window (OFFSET 0 keeps the planner
             -- from moving it up): the window's tuple store then holds narrow rows (seq, hashes,
-            -- a boolean) instead of every row's before/after snapshots.
+            -- a boolean). Content = the stored canonical text re-hashed; the other columns are
+            -- bound to that text by the table (generated columns, header CHECK: checked above).
             SELECT
                 x.seq, x.prev_hash, x.hash,
-                x.hash = sha256(x.prev_hash || convert_to(logic.audit__canonical(
-                    x.tenant_id, x.seq, x.event_time, x.txid, x.db_role, x.app_user, x.reason_code,
-                    x.table_name, x.operation, x.row_key, x.before, x.after
-                ), 'UTF8')) AS content_ok
+                x.hash = sha256(x.prev_hash || convert_to(x.canonical, 'UTF8')) AS content_ok
             FROM audit.events AS x
             WHERE x.tenant_id = p_tenant_id AND x.seq >= v_from AND (p_to_seq IS NULL OR x.seq <= p_to_seq)
             ORDER BY x.seq
@@ -162,14 +205,8 @@ CREATE FUNCTION close.audit__export(
 ) RETURNS TABLE (seq bigint, prev_hash text, hash text, canonical text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET timezone = 'UTC'
 AS $$
-    SELECT
-        e.seq, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'),
-        logic.audit__canonical(
-            e.tenant_id, e.seq, e.event_time, e.txid, e.db_role, e.app_user, e.reason_code,
-            e.table_name, e.operation, e.row_key, e.before, e.after
-        )
+    SELECT e.seq, encode(e.prev_hash, 'hex'), encode(e.hash, 'hex'), e.canonical
     FROM audit.events AS e
     WHERE e.tenant_id = p_tenant_id AND e.seq >= coalesce(p_from_seq, 1)
         AND (p_to_seq IS NULL OR e.seq <= p_to_seq)
@@ -177,7 +214,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION close.audit__export(text, bigint, bigint) IS
-'Audit events of a tenant as their canonical encoding with hashes: what an offline verifier re-hashes.';
+'Audit events of a tenant as their stored canonical text (v1 or v2) with hashes: what an offline verifier re-hashes.';
 
 CREATE FUNCTION close.checkpoint__list(p_tenant_id text) RETURNS TABLE (
     seq bigint, head_hash text, statement text, public_key text, signature text

@@ -1,4 +1,5 @@
--- The per-tenant reconciliation summary, fast by design (tables: sql/tables/books/recon_rollup.sql).
+-- The per-tenant reconciliation summary and the payout views, fast by design (tables:
+-- sql/tables/books/recon_rollup.sql, sql/tables/books/payout_rollup.sql).
 -- Every statement that can move an order's recon_state marks the day it lands on (and the one
 -- it leaves) in books.recon_dirty: orders themselves, their main accounting documents, and the
 -- tenant's posting mode. analytics.rpt_recon_summary reads books.recon_rollup for clean days and
@@ -131,3 +132,41 @@ COMMENT ON FUNCTION logic.tg_tenant_settings__recon_dirty() IS
 CREATE TRIGGER tg_tenant_settings__recon_dirty
 AFTER INSERT OR UPDATE OR DELETE ON books.tenant_settings
 FOR EACH ROW EXECUTE FUNCTION logic.tg_tenant_settings__recon_dirty();
+
+-- The payout views (views/recon/payouts.sql) read books.payout_rollup for unmarked payouts and
+-- recompute marked ones live; every statement on orders.balance_transactions marks the payouts
+-- (before and after) of the rows it touches. Rows without a payout are always summed live.
+CREATE FUNCTION logic.tg_balance_transactions__payout_dirty()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE 'INSERT INTO books.payout_dirty (tenant_id, channel_id, payout_id) '
+        || 'SELECT DISTINCT t.tenant_id, t.channel_id, t.payout_id FROM ('
+        || CASE TG_OP
+            WHEN 'INSERT' THEN format('SELECT * FROM %I', 'payout_new')
+            WHEN 'DELETE' THEN format('SELECT * FROM %I', 'payout_old')
+            ELSE format('SELECT * FROM %I UNION ALL SELECT * FROM %I', 'payout_old', 'payout_new')
+        END
+        || ') AS t WHERE t.payout_id IS NOT NULL';
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION logic.tg_balance_transactions__payout_dirty() IS
+'AFTER statement on orders.balance_transactions: marks the payouts of the inserted, updated (before and after) '
+'and deleted rows stale in books.payout_dirty (one mark per payout per statement).';
+
+CREATE TRIGGER tg_balance_transactions__payout_dirty_insert
+AFTER INSERT ON orders.balance_transactions REFERENCING NEW TABLE AS payout_new
+FOR EACH STATEMENT EXECUTE FUNCTION logic.tg_balance_transactions__payout_dirty();
+
+CREATE TRIGGER tg_balance_transactions__payout_dirty_update
+AFTER UPDATE ON orders.balance_transactions REFERENCING OLD TABLE AS payout_old NEW TABLE AS payout_new
+FOR EACH STATEMENT EXECUTE FUNCTION logic.tg_balance_transactions__payout_dirty();
+
+CREATE TRIGGER tg_balance_transactions__payout_dirty_delete
+AFTER DELETE ON orders.balance_transactions REFERENCING OLD TABLE AS payout_old
+FOR EACH STATEMENT EXECUTE FUNCTION logic.tg_balance_transactions__payout_dirty();

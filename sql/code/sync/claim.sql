@@ -288,7 +288,9 @@ DECLARE
     v_taken integer := 0;
     v_taken_before integer;
     v_batch_id text;
+    v_batches integer;
     v_i integer;
+    v_k integer;
     v_err text;
     v_state text;
 BEGIN
@@ -298,6 +300,10 @@ BEGIN
         JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
         WHERE NOT c.paused
             AND (b.blocked_until IS NULL OR b.blocked_until <= v_now)
+            -- A busy realm is visited only once half of its reservation horizon (0.5 s, below) is
+            -- free again: every visit then hands out at least a quarter second of its tokens,
+            -- and the claims of a 50-realm backlog are not spent on realms with one token to give.
+            AND b.refilled_at <= v_now + INTERVAL '0.25 seconds'
             AND EXISTS (
                 SELECT 1 FROM sync.outbox AS o
                 WHERE o.tenant_id = b.tenant_id AND o.state = 'pending' AND o.due_at <= v_now
@@ -317,16 +323,23 @@ BEGIN
             * (v_settings.per_minute - v_settings.per_second) / 60.0
         );
         -- A refilled_at in the future encodes a reservation (negative tokens, see below).
+        -- Batch bucket capacity: one second of its rate, at least one batch (QuickBooks' 40/min:
+        -- one; an unthrottled realm: several batches per visit).
         v_bucket.batch_tokens := least(
-            1, v_bucket.batch_tokens + greatest(extract(EPOCH FROM v_now - v_bucket.refilled_at), 0)
+            greatest(1, v_settings.batch_per_minute / 60.0),
+            v_bucket.batch_tokens + greatest(extract(EPOCH FROM v_now - v_bucket.refilled_at), 0)
             * v_settings.batch_per_minute / 60.0
         );
         v_rate := greatest((v_settings.per_minute - v_settings.per_second) / 60.0, 0.001);
+        -- In flight: every claimed request, reservations included (a reservation may leave while
+        -- earlier requests are still out: counting it keeps the cap strict however slow the
+        -- answers are).
         SELECT count(DISTINCT o.request_id) INTO v_in_flight
         FROM sync.outbox AS o WHERE o.tenant_id = v_tenant.tenant_id AND o.state = 'claimed';
         -- Reservations: up to half a second of future tokens is handed out now, each request with
         -- the delay after which the bucket holds its token (send_delay). A busy realm is then
-        -- visited twice a second instead of once per token, at the same sending rate.
+        -- visited about four times a second instead of once per token, at the same sending rate.
+        -- (Reservations count against max_in_flight: a longer horizon would hit that cap.)
         v_requests := least(
             floor(v_bucket.tokens + v_rate * 0.5)::integer, v_settings.max_in_flight - v_in_flight
         );
@@ -352,7 +365,8 @@ BEGIN
         LOOP
             EXIT WHEN v_requests <= 0;
             EXIT WHEN cardinality(v_pending) >= CASE
-                WHEN v_bucket.batch_tokens >= 1 AND v_settings.batch_per_minute > 0 THEN v_settings.batch_size
+                WHEN v_bucket.batch_tokens >= 1 AND v_settings.batch_per_minute > 0
+                    THEN v_settings.batch_size * least(floor(v_bucket.batch_tokens), v_requests)
                 ELSE v_requests
             END;
             IF v_entry.request_id IS NULL THEN
@@ -440,20 +454,33 @@ BEGIN
             END IF;
         END IF;
 
-        -- Fresh entries: one batch request when there are several and a batch token is left,
-        -- otherwise single requests while request tokens last.
+        -- Fresh entries: batch requests of up to batch_size when there are several and batch
+        -- tokens are left (as many batches as tokens allow), otherwise single requests while
+        -- request tokens last.
         IF cardinality(v_fresh) >= 2 AND v_bucket.batch_tokens >= 1 AND v_requests >= 1
             AND v_settings.batch_per_minute > 0 THEN
-            v_fresh := v_fresh[1:v_settings.batch_size];
-            v_batch_id := logic.request__id(ARRAY(SELECT f.request_id FROM unnest(v_fresh) AS f));
-            v_bucket.batch_tokens := v_bucket.batch_tokens - 1;
+            v_batches := least(
+                floor(v_bucket.batch_tokens)::integer, v_requests,
+                ceil(cardinality(v_fresh)::numeric / v_settings.batch_size)::integer
+            );
+            v_fresh := v_fresh[1:v_batches * v_settings.batch_size];
+            v_bucket.batch_tokens := v_bucket.batch_tokens - v_batches;
             v_tokens_before := v_bucket.tokens;
             v_batch := true;
-            v_bucket.tokens := v_bucket.tokens - 1;
-            v_requests := v_requests - 1;
-            FOR v_i IN 1 .. cardinality(v_fresh) LOOP
-                v_fresh[v_i].request_id := v_batch_id;
-                v_fresh[v_i].request_bid := v_i::text;
+            v_bucket.tokens := v_bucket.tokens - v_batches;
+            v_requests := v_requests - v_batches;
+            -- chunk k holds entries (k-1)*batch_size+1 .. k*batch_size; bIds 1.. within it
+            FOR v_k IN 1 .. v_batches LOOP
+                v_batch_id := logic.request__id(ARRAY(
+                    SELECT f.request_id FROM unnest(v_fresh) WITH ORDINALITY AS f
+                    WHERE (f.ordinality - 1) / v_settings.batch_size + 1 = v_k
+                    ORDER BY f.ordinality
+                ));
+                FOR v_i IN (v_k - 1) * v_settings.batch_size + 1
+                    .. least(v_k * v_settings.batch_size, cardinality(v_fresh)) LOOP
+                    v_fresh[v_i].request_id := v_batch_id;
+                    v_fresh[v_i].request_bid := (v_i - (v_k - 1) * v_settings.batch_size)::text;
+                END LOOP;
             END LOOP;
         ELSE
             v_fresh := v_fresh[1:greatest(v_requests, 0)];
@@ -476,16 +503,17 @@ BEGIN
             WHERE o.tenant_id = f.tenant_id AND o.document_id = f.document_id
             RETURNING o.claim_id, o.tenant_id, o.document_id, o.request_version, o.request_entity,
                 o.request_op, o.request_id, o.request_bid, o.request_body,
-                -- the n-th single request waits until the bucket holds its token; a batch is one
+                -- the n-th single request (or batch) waits until the bucket holds its token
                 round(greatest(
-                    CASE WHEN v_batch THEN 1 ELSE f.ordinality END - v_tokens_before, 0
+                    CASE WHEN v_batch THEN (f.ordinality - 1) / v_settings.batch_size + 1
+                        ELSE f.ordinality END - v_tokens_before, 0
                 ) / v_rate, 3) AS send_delay
         )
         SELECT c.claim_id, c.tenant_id, c.document_id, c.request_version, v_tenant.realm_id::text,
             v_tenant.base_url::text, c.request_entity, c.request_op, c.request_id, c.request_bid,
             c.request_body, false, NULL::text, c.send_delay
         FROM claimed AS c
-        ORDER BY c.request_bid::integer NULLS LAST, c.document_id;
+        ORDER BY CASE WHEN v_batch THEN c.request_id END, c.request_bid::integer NULLS LAST, c.document_id;
 
         UPDATE sync.rate_buckets AS b SET
             -- Negative tokens (reservations) are stored as an empty bucket refilled in the future.

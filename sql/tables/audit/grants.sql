@@ -4,7 +4,7 @@
 -- the audit tables itself. Superusers bypass privileges (and can disable triggers): that is
 -- what close.audit__verify and the signed checkpoints detect.
 
-REVOKE ALL ON audit.events, audit.checkpoints, audit.overrides FROM public;
+REVOKE ALL ON audit.events, audit.checkpoints, audit.overrides, audit.pending, audit.pending_tx FROM public;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit.events, audit.checkpoints, audit.overrides FROM current_user;
 REVOKE ALL ON SEQUENCE audit.override_ids FROM public;
 GRANT USAGE ON SCHEMA audit TO pgbooks_closer;

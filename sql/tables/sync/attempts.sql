@@ -21,6 +21,10 @@ CREATE TABLE sync.attempts (
 
 CREATE INDEX attempts_document ON sync.attempts (tenant_id, document_id);
 
+-- Health over a recent window (analytics.rpt_sync_health, api.realms__status): accepted and failed
+-- requests of the last minute / hour and the last success per tenant are index ranges per event.
+CREATE INDEX attempts_event_time ON sync.attempts (tenant_id, event, created_at);
+
 COMMENT ON TABLE sync.attempts IS 'Append-only log of delivery events per document (audit of the delivery engine).';
 COMMENT ON COLUMN sync.attempts.tenant_id IS 'Owning tenant.';
 COMMENT ON COLUMN sync.attempts.attempt_id IS 'Surrogate key (unique within the tenant).';

@@ -42,6 +42,9 @@ CREATE TABLE sync.outbox (
 );
 
 CREATE INDEX outbox_due ON sync.outbox (due_at, tenant_id) WHERE state = 'pending';
+-- one realm's due entries in claim order (unresolved requests first): api.outbox__claim
+CREATE INDEX outbox_tenant_due ON sync.outbox (tenant_id, (request_id IS NULL), due_at, document_id)
+WHERE state = 'pending';
 CREATE INDEX outbox_claimed ON sync.outbox (tenant_id, heartbeat_at) WHERE state = 'claimed';
 CREATE UNIQUE INDEX outbox_claim_id ON sync.outbox (claim_id) WHERE claim_id IS NOT NULL;
 

@@ -4,7 +4,8 @@ A bundle is a directory of files plus ``manifest.json`` (sha256 of every file),
 ``manifest.sha256`` (sha256 of the manifest itself) and, when a key was given,
 ``manifest.sig`` (Ed25519 over the manifest). The verifier checks, in order: the manifest,
 every file's hash (and that no file is missing or unlisted), the audit chain range
-(``audit_events.jsonl``: each hash = sha256(prev_hash || canonical), consecutive seq, links),
+(``audit_events.jsonl``: each hash = sha256(prev_hash || canonical), consecutive seq, links;
+canonical encoding v1 or v2, see sql/code/audit/chain.sql),
 and every signed checkpoint (``checkpoints.jsonl``): its signature, and that its head sits on
 the exported chain. Any changed byte in any file makes it fail.
 """
@@ -108,8 +109,11 @@ def _check_chain(events: list[dict[str, Any]], tenant: str | None, rep: Report) 
     prev_hash: str | None = None
     for ev in events:
         seq, canonical = int(ev["seq"]), str(ev["canonical"])
-        fields = json.loads(canonical)
-        if fields[0] != 1 or fields[2] != seq or (tenant is not None and fields[1] != tenant):
+        # v1: one JSON array line; v2: a JSON array header line + row_key, before, after lines
+        lines = canonical.split("\n")
+        fields = json.loads(lines[0])
+        shape_ok = (fields[0] == 1 and len(lines) == 1) or (fields[0] == 2 and len(lines) == 4)
+        if not shape_ok or fields[2] != seq or (tenant is not None and fields[1] != tenant):
             rep.problems.append(f"audit seq {seq}: canonical row does not match its seq/tenant")
             return chain
         if prev_seq is None:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColum
 from pgbooks import exitcodes
 from pgbooks.config import check_database, load_settings, redact_url
 from pgbooks.ingest import backfill as bf
-from pgbooks.ingest import processor
+from pgbooks.ingest import processor, ratelimit
 from pgbooks.output import JSON_OPT, QUIET_OPT, emit, fail, progress, stop_signals_exit_zero
 
 app = typer.Typer(no_args_is_help=True)
@@ -31,16 +31,41 @@ def receive_cmd(
     process: bool = typer.Option(
         False, "--process/--no-process", help="Also run one raw-event processor in this process."
     ),
+    rate: str = typer.Option(
+        str(ratelimit.TENANT_DEFAULT),
+        "--rate",
+        envvar="PGBOOKS_RECEIVE_RATE",
+        help="Deliveries per tenant, RATE/s:BURST token bucket (e.g. 100/s:1000; 0 = no limit).",
+    ),
+    unknown_rate: str = typer.Option(
+        str(ratelimit.UNKNOWN_DEFAULT),
+        "--unknown-rate",
+        envvar="PGBOOKS_RECEIVE_UNKNOWN_RATE",
+        help="Requests per source IP to an unknown tenant, channel or account, RATE/s:BURST.",
+    ),
+    stripe_account: str = typer.Option(
+        None,
+        "--stripe-account",
+        envvar="PGBOOKS_STRIPE_ACCOUNT",
+        help="Stripe account (acct_...) of routed Stripe events without an 'account' field.",
+    ),
 ) -> None:
-    """Serve the webhook receiver: POST /webhooks/<platform>/<tenant_id>/<channel_id>.
+    """Serve the webhook receiver: POST /webhooks/<platform>(/<tenant>/<channel>).
 
     Stores every delivery verbatim in ingest.raw_events, then acknowledges; normalization runs in
-    `pgbooks ingest process` (or here with --process).
+    `pgbooks ingest process` (or here with --process). POST /webhooks/<platform> routes by the
+    account the delivery names (shop domain, site URL, Stripe account).
     """
     import uvicorn
 
     from pgbooks.ingest.receiver import ReceiverConfig, create_app
 
+    try:
+        tenant_rate = ratelimit.parse_rate(rate)
+        ip_rate = ratelimit.parse_rate(unknown_rate)
+    except ValueError as exc:
+        fail(str(exc))
+        raise typer.Exit(exitcodes.USAGE) from exc
     url = load_settings().database_url
     check_database(url)  # unreachable at start: exit 4 (pgbooks.cli.main)
     stop = threading.Event()
@@ -50,7 +75,16 @@ def receive_cmd(
             target=processor.run, args=(url,), kwargs={"stop": stop}, daemon=True
         )
         worker.start()
-    app_ = create_app(ReceiverConfig(url, max_body=max_body, pool_size=pool_size))
+    app_ = create_app(
+        ReceiverConfig(
+            url,
+            max_body=max_body,
+            pool_size=pool_size,
+            rate=tenant_rate,
+            unknown_rate=ip_rate,
+            stripe_account=stripe_account,
+        )
+    )
     try:
         with stop_signals_exit_zero():  # SIGTERM: graceful stop, exit 0
             uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)

@@ -5,17 +5,28 @@ Routes (POST)::
     /webhooks/shopify/{tenant_id}/{channel_id}
     /webhooks/woocommerce/{tenant_id}/{channel_id}
     /webhooks/stripe/{tenant_id}/{channel_id}
+    /webhooks/shopify | woocommerce | stripe   one endpoint for many stores: the channel is found
+                                         from the delivery (X-Shopify-Shop-Domain,
+                                         X-WC-Webhook-Source, Stripe "account" or the configured
+                                         default account) by api.raw_event__route
     /webhooks/quickbooks[/{tenant_id}]   QuickBooks notifications (two-way sync): legacy
                                          eventNotifications or CloudEvents, intuit-signature
     GET /healthz                  200 when the database answers
 
-The tenant is in the path because a channel id is only unique within its tenant. For each
+On the per-channel routes the tenant is in the path because a channel id is only unique within
+its tenant; on the per-platform route the account the delivery names is unique per platform
+(orders.channels_external_account_unique), so it gives tenant and channel. For each
 delivery the receiver reads the body (bounded: 413 beyond ``max_body`` bytes), fetches the
 channel's secrets, checks the signature over the raw bytes, and calls
 ``api.raw_event__receive``, which stores the delivery verbatim and decides the answer (200
 stored or duplicate, 401 bad signature, 400 malformed JSON, 404 unknown channel, 413 too
 large). Every one of these outcomes is a row in ``ingest.raw_events``. The answer is sent after
 the row is committed and before any parsing: normalization runs in ``pgbooks ingest process``.
+
+Rate limit (:mod:`pgbooks.ingest.ratelimit`): a token bucket per tenant once the channel is known,
+per source IP for an unknown tenant, channel or account (so inventing names does not escape the
+limit). Over the limit: 429 with ``Retry-After``, counted in ``ingest.receiver_throttles`` (every
+``throttle_flush`` seconds), body not stored.
 """
 
 from __future__ import annotations
@@ -37,11 +48,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pgbooks.ingest import signatures
+from pgbooks.ingest import ratelimit, signatures
 
 PLATFORMS = ("shopify", "woocommerce", "stripe")
 DEFAULT_MAX_BODY = 1024 * 1024  # 1 MiB: Shopify caps order payloads well below this
 
+_ROUTE_SQL = (
+    "SELECT route_state, tenant_id, channel_id, external_account_id, secrets"
+    " FROM api.raw_event__route(%s, %s, %s, %s)"
+)
+_RECEIVE_ROUTED_SQL = (
+    "SELECT raw_event_id, status, reason_code, message, duplicate_of, http_status"
+    " FROM api.raw_event__receive_routed(%s, %s, %s, %s, %s, %s, %s)"
+)
+_THROTTLE_SQL = "SELECT api.receiver_throttle__record(%s, %s, %s, %s, %s)"
 _SECRETS_SQL = "SELECT channel_state, secrets FROM api.raw_event__channel_secrets(%s, %s, %s)"
 _QBO_TOKENS_SQL = "SELECT channel_state, secrets FROM api.qbo_webhook__tokens(%s)"
 _QBO_RECEIVE_SQL = (
@@ -99,6 +119,13 @@ class ReceiverConfig:
     pool_size: int = 4
     stripe_tolerance: int = signatures.STRIPE_TOLERANCE_S
     clock: Callable[[], float] = time.time
+    # Stripe account of the endpoint's owner: the account of routed Stripe events that carry no
+    # "account" (only Connect events of connected accounts do).
+    stripe_account: str | None = None
+    rate: ratelimit.Rate = ratelimit.TENANT_DEFAULT  # per tenant
+    unknown_rate: ratelimit.Rate = ratelimit.UNKNOWN_DEFAULT  # per source IP, unknown routes
+    monotonic: Callable[[], float] = time.monotonic  # the buckets' clock
+    throttle_flush: float = 5.0  # seconds between writes of the 429 counts
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -130,6 +157,12 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, int, bool]:
     return b"".join(chunks), size, False
 
 
+def _source_ip(request: Request) -> str:
+    # The TCP peer, or the X-Forwarded-For of a proxy uvicorn trusts (its default: only one on
+    # 127.0.0.1, FORWARDED_ALLOW_IPS); anyone else's X-Forwarded-For is ignored.
+    return request.client.host if request.client else "unknown"
+
+
 def _answer(stored: tuple[Any, ...]) -> JSONResponse:
     """The HTTP answer to a stored delivery, as the storage function decided it."""
     raw_event_id, status, reason, message, duplicate_of, http_status = stored
@@ -147,14 +180,56 @@ def _answer(stored: tuple[Any, ...]) -> JSONResponse:
 def create_app(config: ReceiverConfig) -> Starlette:
     """The ASGI application (used by ``pgbooks receive``, tests and the benchmark)."""
     pool = ConnectionPool(config.database_url, config.pool_size)
+    tenants = ratelimit.TokenBuckets(config.rate, config.monotonic)
+    sources = ratelimit.TokenBuckets(config.unknown_rate, config.monotonic)
+    refusals = ratelimit.RefusalCounter(config.clock)
+
+    async def flush_refusals() -> None:
+        rows = refusals.drain()
+        if not rows:
+            return
+        try:
+            async with pool.connection() as conn:
+                await conn.execute(_THROTTLE_SQL, [list(col) for col in zip(*rows, strict=True)])
+        except psycopg.Error:
+            refusals.restore(rows)  # database away: counted again at the next flush
+
+    async def flush_loop() -> None:
+        while True:
+            await asyncio.sleep(config.throttle_flush)
+            await flush_refusals()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await pool.open()
+        flusher = asyncio.create_task(flush_loop())
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await flush_refusals()
             await pool.close()
+
+    def throttled(request: Request, tenant_id: str | None) -> JSONResponse | None:
+        """None when the request may go on; else the 429 (counted, nothing stored)."""
+        kind, key = ("tenant", tenant_id) if tenant_id else ("ip", _source_ip(request))
+        wait = (tenants if kind == "tenant" else sources).take(key)
+        if wait <= 0:
+            return None
+        refusals.add(kind, key)
+        after = ratelimit.retry_after(wait)
+        response = JSONResponse(
+            {
+                "error": "rate_limited",
+                "message": f"too many deliveries for this {kind}; retry after {after} s",
+                "retry_after": int(after),
+            },
+            status_code=429,
+            headers={"Retry-After": after},
+        )
+        return response
 
     async def webhook(request: Request) -> JSONResponse:
         platform = request.path_params["platform"]
@@ -162,20 +237,28 @@ def create_app(config: ReceiverConfig) -> Starlette:
             return _error(404, "unknown_platform", f"no webhook route for platform {platform!r}")
         tenant_id = request.path_params["tenant_id"]
         channel_id = request.path_params["channel_id"]
-        body, size, truncated = await _read_body(request, config.max_body)
-        headers = _headers(request)
         try:
             async with pool.connection() as conn:
                 cur = await conn.execute(_SECRETS_SQL, (tenant_id, channel_id, platform))
                 row = await cur.fetchone()
-                secrets: list[str] = list(row[1]) if row and row[1] else []
-                result = (
-                    "unchecked"
-                    if truncated
-                    else signatures.verify(
-                        platform, headers, body, secrets, config.clock(), config.stripe_tolerance
-                    )
-                )
+        except psycopg.OperationalError:
+            return _error(503, "store_unavailable", "the delivery could not be stored; retry")
+        refused = throttled(request, tenant_id if row is not None and row[0] == "ok" else None)
+        if refused is not None:
+            return refused  # before the body is read: it is not stored
+        # Read without holding a connection: a slow sender must not starve the pool.
+        body, size, truncated = await _read_body(request, config.max_body)
+        headers = _headers(request)
+        secrets: list[str] = list(row[1]) if row and row[1] else []
+        result = (
+            "unchecked"
+            if truncated
+            else signatures.verify(
+                platform, headers, body, secrets, config.clock(), config.stripe_tolerance
+            )
+        )
+        try:
+            async with pool.connection() as conn:
                 cur = await conn.execute(
                     _RECEIVE_SQL,
                     (
@@ -187,6 +270,55 @@ def create_app(config: ReceiverConfig) -> Starlette:
                         result,
                         size,
                         truncated,
+                    ),
+                )
+                stored = await cur.fetchone()
+        except psycopg.OperationalError:
+            return _error(503, "store_unavailable", "the delivery could not be stored; retry")
+        assert stored is not None
+        return _answer(stored)
+
+    async def routed(request: Request) -> JSONResponse:
+        # One endpoint for many stores: the delivery names its account, SQL finds the channel.
+        platform = request.path_params["platform"]
+        if platform not in PLATFORMS:
+            return _error(404, "unknown_platform", f"no webhook route for platform {platform!r}")
+        body, size, truncated = await _read_body(request, config.max_body)
+        headers = _headers(request)
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    _ROUTE_SQL,
+                    (
+                        platform,
+                        Jsonb(headers),
+                        body if platform == "stripe" else None,  # Connect "account"
+                        config.stripe_account,
+                    ),
+                )
+                route = await cur.fetchone()
+                assert route is not None
+                refused = throttled(request, route[1] if route[0] == "ok" else None)
+                if refused is not None:
+                    return refused
+                secrets: list[str] = list(route[4]) if route[4] else []
+                result = (
+                    "unchecked"
+                    if truncated
+                    else signatures.verify(
+                        platform, headers, body, secrets, config.clock(), config.stripe_tolerance
+                    )
+                )
+                cur = await conn.execute(
+                    _RECEIVE_ROUTED_SQL,
+                    (
+                        platform,
+                        Jsonb(headers),
+                        body,
+                        result,
+                        size,
+                        truncated,
+                        config.stripe_account,
                     ),
                 )
                 stored = await cur.fetchone()
@@ -240,6 +372,7 @@ def create_app(config: ReceiverConfig) -> Starlette:
         routes=[
             Route("/webhooks/quickbooks", quickbooks, methods=["POST"]),
             Route("/webhooks/quickbooks/{tenant_id}", quickbooks, methods=["POST"]),
+            Route("/webhooks/{platform}", routed, methods=["POST"]),
             Route("/webhooks/{platform}/{tenant_id}/{channel_id}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],

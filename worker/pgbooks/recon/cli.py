@@ -145,16 +145,25 @@ def unmatched_cmd(tenant: str | None = TENANT_OPT, as_json: bool = JSON_OPT) -> 
 def refresh_cmd(
     tenant: str | None = TENANT_OPT,
     all_days: bool = typer.Option(
-        False, "--all", help="Recompute every day (after a bulk load with triggers disabled)."
+        False,
+        "--all",
+        help="Recompute every day and payout (after a bulk load with triggers disabled).",
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Fold the days changed since the last refresh into the reconciliation rollup."""
+    """Fold the days and payouts changed since the last refresh into the reconciliation rollups."""
     t = require_tenant(tenant)
     with connect() as conn:
-        row = conn.execute("SELECT api.recon_rollup__refresh(%s, %s)", (t, all_days)).fetchone()
+        row = conn.execute(
+            "SELECT api.recon_rollup__refresh(%s, %s), api.payout_rollup__refresh(%s, %s)",
+            (t, all_days, t, all_days),
+        ).fetchone()
     assert row is not None
-    emit({"days": row[0]}, as_json=as_json, human=f"{row[0]} day(s) recomputed")
+    emit(
+        {"days": row[0], "payouts": row[1]},
+        as_json=as_json,
+        human=f"{row[0]} day(s) recomputed, {row[1]} payout(s)",
+    )
 
 
 @exceptions_app.command("list")

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import time
 from collections.abc import Sequence
@@ -54,6 +55,10 @@ class WorkerStats:
     refreshes: int = 0
     lookups_found: int = 0
     seconds: float = 0.0  # from the start of run() until the claim loops were done (or stopped)
+    claims: int = 0  # api.outbox__claim calls, and how many of them handed out nothing
+    empty_claims: int = 0
+    claim_seconds: float = 0.0  # wall time in claim calls / in completion flushes (all loops)
+    complete_seconds: float = 0.0
     by_class: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,12 +71,31 @@ class WorkerConfig:
     housekeeping_every: float = 2.0
     idle_poll: float = 0.5
     busy_poll: float = 0.02
+    throttle_poll: float = 0.05  # least wait when entries are due but their realms are throttled
     use_pgqueuer: bool = True
     janitor_every: int = 3  # seconds between janitor runs on pgqueuer's scheduler
     recon_every: int = 60  # seconds between reconciliation rollup refreshes (same scheduler)
     close_every: int = 900  # seconds between re-reads of the QuickBooks books closing date
     derive_every: int = 5  # seconds between books derive-queue sweeps (same scheduler)
     derive_limit: int = 1000  # derive requests per api.books__derive_pending call
+    flush_every: float = 0.02  # acceptances gathered this long before one complete_many
+    flushers: int = (
+        1  # completion flushers per process, each on its own connection (more: lock convoy)
+    )
+
+
+class _Acks(list[tuple[Row, Any]]):
+    """Acceptances waiting for the process's completion flusher (``api.outbox__complete_many``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = asyncio.Event()
+        self.ids: set[Any] = set()  # their claim ids, still heartbeated until flushed
+
+    def append(self, item: tuple[Row, Any]) -> None:
+        super().append(item)
+        self.ids.add(item[0]["claim_id"])
+        self.ready.set()
 
 
 def _jsonb(value: Any) -> Jsonb:
@@ -104,16 +128,19 @@ class Worker:
         self.active: set[Any] = set()  # claim ids this process is still working on
         self._derive_conn: psycopg.AsyncConnection[Any] | None = None
         self._derive_lock = asyncio.Lock()
+        self.acks = _Acks()
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, until_idle: bool = False, timeout: float | None = None) -> WorkerStats:
         """Run until :attr:`stop` is set, or (``until_idle``) until nothing is pending or in
         flight, or ``timeout`` seconds passed."""
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=128)
+        # httpcore looks at every pooled connection on each request (expiry, availability): a
+        # pool kept small is cheaper per request than a big one (the realm caps bound concurrency).
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         own_http = self._http is None
         http = self._http or httpx.AsyncClient(timeout=self.cfg.http_timeout, limits=limits)
         tokens = self._tokens or TokenStore(self.db_url, http, own_connection=True)
-        self.qbo = QboClient(http)
+        self.qbo = QboClient(http, concurrency=64)
         self.tokens = tokens
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
@@ -122,6 +149,7 @@ class Worker:
             asyncio.create_task(self._claim_loop(i, until_idle)) for i in range(self.cfg.loops)
         ]
         tasks.append(asyncio.create_task(self._housekeeping()))
+        flushers = [asyncio.create_task(self._flusher()) for _ in range(self.cfg.flushers)]
         if self.cfg.use_pgqueuer:
             tasks.append(asyncio.create_task(self._pgqueuer()))
             tasks.append(asyncio.create_task(self._scheduler()))
@@ -134,6 +162,8 @@ class Worker:
                 await asyncio.sleep(0.02)
         finally:
             self.stats.seconds = round(time.monotonic() - started, 3)
+            self.stats.claim_seconds = round(self.stats.claim_seconds, 3)
+            self.stats.complete_seconds = round(self.stats.complete_seconds, 3)
             self.stop.set()
             self.wake.set()
             for t in tasks:
@@ -141,6 +171,17 @@ class Worker:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            # acceptances already in hand are recorded before the process goes
+            for f in flushers:
+                f.cancel()
+            for f in flushers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await f
+            if self.acks:
+                with contextlib.suppress(Exception):
+                    last = await self._flush(None)
+                    if last is not None:
+                        await last.close()
             if self._derive_conn is not None:
                 await self._derive_conn.close()
             if self._tokens is None:
@@ -202,6 +243,50 @@ class Worker:
             if not self.stop.is_set():
                 await asyncio.sleep(0.5)
 
+    async def _flusher(self) -> None:
+        """A completion flusher (``flushers`` per process), on its own connection: the
+        acceptances of every claim loop gathered for ``flush_every`` are closed in ONE transaction
+        (``api.outbox__complete_many``); while one flusher's transaction runs, the next takes
+        what came in meanwhile. Claims never queue behind completions on a shared connection, and
+        a closed claim frees its realm's in-flight slot at once."""
+        conn: psycopg.AsyncConnection[Any] | None = None
+        try:
+            while True:
+                await self.acks.ready.wait()
+                await asyncio.sleep(self.cfg.flush_every)
+                if not self.acks:
+                    continue  # another flusher took them
+                self.acks.ready.clear()
+                conn = await self._flush(conn)
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    async def _flush(
+        self, conn: psycopg.AsyncConnection[Any] | None
+    ) -> psycopg.AsyncConnection[Any] | None:
+        batch = self.acks[:]
+        del self.acks[: len(batch)]
+        if not batch:
+            return conn
+        ids = {r["claim_id"] for r, _ in batch}
+        try:
+            if conn is None or conn.closed or conn.broken:
+                conn = await self._connect()
+            await self._complete_many(conn, batch)
+        except psycopg.OperationalError as exc:
+            # Connection lost: these claims stop being heartbeated below, expire, and are
+            # replayed with the same requestid (QuickBooks answers from its replay cache).
+            log.warning("completion of %s claim(s) lost (%s)", len(batch), exc)
+            if conn is not None:
+                await conn.close()
+            conn = None
+        finally:
+            self.acks.ids -= ids
+            self.active -= ids
+            self.wake.set()  # in-flight slots are free again
+        return conn
+
     async def _reap(self, conn: psycopg.AsyncConnection[Any]) -> None:
         cur = await conn.execute("SELECT api.outbox__reap(%s)", (f"janitor@{self.name}",))
         row = await cur.fetchone()
@@ -260,7 +345,7 @@ class Worker:
             cur = await conn.execute("SELECT api.recon_rollup__refresh_due()")
             row = await cur.fetchone()
             if row and row[0]:
-                log.info("reconciliation rollup: %s changed day(s) refreshed", row[0])
+                log.info("recon rollups: %s changed day(s) and payout(s) refreshed", row[0])
 
         return recon_refresh
 
@@ -438,10 +523,14 @@ class Worker:
                     await asyncio.wait(rounds, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 cur = conn.cursor(row_factory=dict_row)
+                t0 = time.monotonic()
                 await cur.execute(
                     "SELECT * FROM api.outbox__claim(%s, %s)", (self.name, self.cfg.claim_limit)
                 )
                 rows = await cur.fetchall()
+                self.stats.claim_seconds += time.monotonic() - t0
+                self.stats.claims += 1
+                self.stats.empty_claims += not rows
                 if rows:
                     rounds.add(asyncio.create_task(self._round(conn, rows)))
                     continue
@@ -450,14 +539,28 @@ class Worker:
                 backlog = await cur.fetchone() or {}
                 due, in_flight = backlog.get("due") or 0, backlog.get("in_flight") or 0
                 next_due = backlog.get("next_due_at")
+                next_ready = backlog.get("next_ready_at")
                 if until_idle and not due and not in_flight and next_due is None and not rounds:
                     return
-                if due:
-                    wait = self.cfg.busy_poll  # throttled or locked by another loop
-                elif next_due is not None:
-                    wait = min(self.cfg.idle_poll, max(0.005, next_due.timestamp() - time.time()))
-                else:
-                    wait = self.cfg.idle_poll
+                now = time.time()
+                wait = self.cfg.idle_poll
+                if next_ready is not None:
+                    # an entry of a realm that is not throttled falls due (debounce over): on time
+                    wait = min(wait, max(0.005, next_ready.timestamp() - now))
+                if next_due is not None:
+                    # next_due_at: when a claim can next hand something out (a due entry whose
+                    # realm's bucket may be visited). Claimable now yet nothing claimed: locked
+                    # by another loop or at the realm's in-flight cap: poll briefly. Throttled
+                    # realms: wait at least throttle_poll (jittered across loops) so several
+                    # realms' buckets come due for ONE claim instead of one claim per realm (a
+                    # visit reserves 0.5 s of tokens and is allowed with 0.25 s of them left: no
+                    # gap in the sending).
+                    ahead = next_due.timestamp() - now
+                    if ahead <= 0:
+                        wait = min(wait, self.cfg.busy_poll)
+                    else:
+                        floor = self.cfg.throttle_poll * (1 + random.random())
+                        wait = min(wait, max(ahead, floor))
                 self.wake.clear()
                 waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.wake.wait())}
                 await asyncio.wait(
@@ -478,7 +581,7 @@ class Worker:
         try:
             await self._process(conn, rows)
         finally:
-            self.active -= ids
+            self.active -= ids - self.acks.ids  # accepted ones: until the flusher closed them
             self.wake.set()  # an in-flight slot may be free again
 
     async def _process(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[Row]) -> None:
@@ -491,7 +594,7 @@ class Worker:
                 singles.append(r)
             else:
                 batches.setdefault((r["tenant_id"], r["request_id"]), []).append(r)
-        accepted: list[tuple[Row, Any]] = []
+        accepted = self.acks  # closed by the process's flusher (one transaction per flush)
         # Ambiguous creates are looked up first (the requestid replay cache may have expired).
         lookups = [r for r in rows if r.get("lookup")]
         if lookups:
@@ -507,30 +610,9 @@ class Worker:
             }
         jobs = [self._single(conn, r, accepted) for r in singles]
         jobs += [self._batch(conn, items, accepted) for items in batches.values()]
-        # Acceptances are closed together, one transaction per flush (api.outbox__complete_many),
-        # every 50 ms while the round's requests come back: a closed claim frees its realm's
-        # in-flight slot at once instead of at the end of the round.
-        done = asyncio.Event()
-
-        async def flusher() -> None:
-            while True:
-                finished = done.is_set()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(done.wait(), 0.05)
-                if accepted:
-                    batch = accepted[:]
-                    del accepted[: len(batch)]
-                    await self._complete_many(conn, batch)
-                if finished:
-                    return
-
-        flush = asyncio.create_task(flusher())
-        try:
-            # One connection per loop: database calls are serialised by psycopg, HTTP overlaps.
-            await asyncio.gather(*jobs)
-        finally:
-            done.set()
-            await flush
+        # One connection per loop for claims and failures (psycopg serialises its calls; HTTP
+        # overlaps); acceptances go to the process's flusher and its own connection.
+        await asyncio.gather(*jobs)
 
     async def _lookup(
         self, conn: psycopg.AsyncConnection[Any], r: Row, accepted: list[tuple[Row, Any]]
@@ -684,11 +766,13 @@ class Worker:
         entities = _jsonb([e for _, e in accepted])
         for attempt in range(3):
             try:
+                t0 = time.monotonic()
                 cur = await conn.execute(
                     "SELECT claim_id, state FROM api.outbox__complete_many(%s, %s, %s)",
                     (ids, entities, self.name),
                 )
                 states = await cur.fetchall()
+                self.stats.complete_seconds += time.monotonic() - t0
                 break
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
                 # A concurrent document change (its trigger locks the outbox row) met our audited

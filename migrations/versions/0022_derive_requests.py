@@ -1,13 +1,13 @@
 """Books derivation off the commit path: the derive request queue and the per-tenant opt-in.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0022
+Revises: 0021
 """
 
 from pgbooks.db.sqlfile import roll_forward_only, run_sibling_sql
 
-revision = "0017"
-down_revision = "0016"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

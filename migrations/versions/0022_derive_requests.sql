@@ -1,4 +1,4 @@
--- 0017 derive requests: a write to an order records a derive request in its transaction; the worker
+-- 0022 derive requests: a write to an order records a derive request in its transaction; the worker
 -- derives (api.books__derive_pending). Mirrors sql/tables/books/derive_requests.sql and the
 -- derive_at_commit column of sql/tables/books/tenant_settings.sql.
 
