@@ -37,6 +37,7 @@ DB_ARGS: dict[str, tuple[str, ...]] = {
     "recon match": ("--tenant", "t"),
     "recon unmatched": ("--tenant", "t"),
     "recon refresh": ("--tenant", "t"),
+    "books derive": ("--tenant", "t"),
     "exceptions list": ("--tenant", "t"),
     "exceptions show": ("1", "--tenant", "t"),
     "exceptions retry": ("1", "--reason", "r", "--tenant", "t"),

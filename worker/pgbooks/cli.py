@@ -18,6 +18,7 @@ import typer
 
 from pgbooks import exitcodes
 from pgbooks.audit.cli import audit_app, close_app
+from pgbooks.books.cli import books_app
 from pgbooks.config import load_env, load_settings, redact_url
 from pgbooks.db.cli import app as db_app
 from pgbooks.inbound.cli import app as inbound_app
@@ -44,6 +45,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(qbo_app, name="qbo")  # import (QuickBooks history), repost (old orders)
 app.add_typer(ingest_app)  # receive, backfill, ingest process|status
 app.add_typer(inbound_app, name="inbound")  # two-way sync
+app.add_typer(books_app, name="books")  # derive queued orders now
 sync_cli.register(app)
 app.command("status")(status_cmd)
 mount_recon(app)  # bank, recon, exceptions

@@ -178,7 +178,29 @@ $$;
 COMMENT ON FUNCTION api.books__derive_backlog() IS
 'Derive queue per tenant: subjects waiting, subjects whose derivation raised (retried), oldest request time.';
 
+CREATE FUNCTION api.books__derive_failures(p_tenant_id text DEFAULT NULL, p_limit integer DEFAULT 20)
+RETURNS TABLE (
+    tenant_id text, subject_type text, channel_id text, subject_id text, attempts integer, last_error text,
+    requested_at timestamptz
+)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT q.tenant_id, q.subject_type, q.channel_id, q.subject_id, q.attempts, q.last_error, q.requested_at
+    FROM books.derive_requests AS q
+    WHERE q.attempts > 0 AND (p_tenant_id IS NULL OR q.tenant_id = p_tenant_id)
+    ORDER BY q.tenant_id, q.request_id
+    LIMIT p_limit
+$$;
+
+COMMENT ON FUNCTION api.books__derive_failures(text, integer) IS
+'Queued derivations that raised (one tenant, or all when NULL), oldest first, with their error: what '
+'pgbooks books derive and pgbooks status point an operator at.';
+
 GRANT EXECUTE ON FUNCTION api.books__derive_pending(text, integer) TO pgbooks_worker, pgbooks_operator;
+GRANT EXECUTE ON FUNCTION api.books__derive_failures(text, integer) TO pgbooks_worker, pgbooks_operator;
 GRANT EXECUTE ON FUNCTION api.books__derive_backlog() TO pgbooks_worker, pgbooks_operator;
 
 -- Row triggers recording one request per order (payout) per transaction: a request this
