@@ -47,24 +47,6 @@ AS $$
         INNER JOIN books.documents AS d
             ON d.tenant_id = o.tenant_id AND d.document_id = o.document_id
         WHERE o.state IN ('pending', 'claimed', 'held')
-    ),
-
-    attempts AS (
-        SELECT
-            a.tenant_id,
-            count(*) FILTER (
-                WHERE a.event = 'accepted' AND a.created_at > now() - interval '5 minutes'
-            ) AS accepted_5m,
-            count(*) FILTER (
-                WHERE a.event = 'accepted' AND a.created_at > now() - interval '1 hour'
-            ) AS accepted_1h,
-            count(*) FILTER (
-                WHERE a.event IN ('transient', 'data_fault', 'auth_fault', 'exhausted', 'render_failed')
-                AND a.created_at > now() - interval '1 hour'
-            ) AS failures_1h,
-            max(a.created_at) FILTER (WHERE a.event = 'accepted') AS last_success_at
-        FROM sync.attempts AS a
-        GROUP BY a.tenant_id
     )
 
     SELECT
@@ -80,17 +62,32 @@ AS $$
             SELECT extract(EPOCH FROM now() - min(e.pending_since))::integer
             FROM entries AS e WHERE e.tenant_id = t.tenant_id AND e.deliverable
         ),
-        coalesce(a.accepted_5m, 0),
-        coalesce(a.accepted_1h, 0),
-        coalesce(a.failures_1h, 0),
-        a.last_success_at,
+        -- recent requests: index ranges of sync.attempts (tenant, event, created_at), never the
+        -- whole log (it only grows)
+        (
+            SELECT count(*) FROM sync.attempts AS a
+            WHERE a.tenant_id = t.tenant_id AND a.event = 'accepted' AND a.created_at > now() - interval '5 minutes'
+        ),
+        (
+            SELECT count(*) FROM sync.attempts AS a
+            WHERE a.tenant_id = t.tenant_id AND a.event = 'accepted' AND a.created_at > now() - interval '1 hour'
+        ),
+        (
+            SELECT count(*) FROM sync.attempts AS a
+            WHERE a.tenant_id = t.tenant_id
+                AND a.event IN ('transient', 'data_fault', 'auth_fault', 'exhausted', 'render_failed')
+                AND a.created_at > now() - interval '1 hour'
+        ),
+        (
+            SELECT max(a.created_at) FROM sync.attempts AS a
+            WHERE a.tenant_id = t.tenant_id AND a.event = 'accepted'
+        ),
         (
             SELECT count(*) FROM sync.exceptions AS x
             WHERE x.tenant_id = t.tenant_id AND x.status = 'open'
         )
     FROM orders.tenants AS t
     LEFT JOIN sync.connections AS c ON t.tenant_id = c.tenant_id
-    LEFT JOIN attempts AS a ON t.tenant_id = a.tenant_id
     ORDER BY t.tenant_id;
 $$;
 
