@@ -258,11 +258,11 @@ LANGUAGE plpgsql
 STABLE
 AS $$
 BEGIN
-    -- Three ways a date is closed: the tenant's books setting (closed_through), the QuickBooks
-    -- books closing date, and a month closed with close.close_period (books.periods).
+    -- Three ways a date is closed: the two pgbooks itself keeps (the tenant's closed_through, a
+    -- month closed with close.close_period) and the QuickBooks books closing date.
     RETURN p_date IS NOT NULL AND (
-        coalesce(p_date <= logic.books_period__closed_through(p_tenant_id), FALSE)
-        OR logic.period__is_closed(p_tenant_id, p_date)
+        logic.books_period__closed_locally(p_tenant_id, p_date)
+        OR coalesce(p_date <= logic.qbo_close__date(p_tenant_id), FALSE)
     );
 END;
 $$;
