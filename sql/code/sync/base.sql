@@ -30,6 +30,20 @@ $$;
 COMMENT ON FUNCTION logic.settings__get(text) IS
 'Delivery settings of a tenant: its sync.settings row, or the defaults when it has none.';
 
+CREATE FUNCTION logic.rate_bucket__visit_lead()
+RETURNS interval
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+AS $$
+    -- A busy realm's bucket may be visited again once half of its reservation horizon (0.5 s of
+    -- future tokens, api.outbox__claim) is free: its refilled_at at most this far ahead of now.
+    SELECT INTERVAL '0.25 seconds'
+$$;
+
+COMMENT ON FUNCTION logic.rate_bucket__visit_lead() IS
+'How far a rate bucket''s refilled_at (a reservation) may lie ahead of now for the realm to be claimed from again; '
+'shared by api.outbox__claim and api.outbox__backlog (when a claim can next hand something out).';
+
 CREATE FUNCTION logic.doc_type__qbo_entity(p_doc_type text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT

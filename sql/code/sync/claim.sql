@@ -303,7 +303,7 @@ BEGIN
             -- A busy realm is visited only once half of its reservation horizon (0.5 s, below) is
             -- free again: every visit then hands out at least a quarter second of its tokens,
             -- and the claims of a 50-realm backlog are not spent on realms with one token to give.
-            AND b.refilled_at <= v_now + INTERVAL '0.25 seconds'
+            AND b.refilled_at <= v_now + logic.rate_bucket__visit_lead()
             AND EXISTS (
                 SELECT 1 FROM sync.outbox AS o
                 WHERE o.tenant_id = b.tenant_id AND o.state = 'pending' AND o.due_at <= v_now

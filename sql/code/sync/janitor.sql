@@ -122,7 +122,7 @@ BEGIN
                     SELECT min(o.due_at) FROM sync.outbox AS o
                     WHERE o.tenant_id = b.tenant_id AND o.state = 'pending'
                 ) AS first_due,
-                greatest(b.refilled_at - INTERVAL '0.25 seconds', b.blocked_until) AS bucket_at
+                greatest(b.refilled_at - logic.rate_bucket__visit_lead(), b.blocked_until) AS bucket_at
             FROM sync.rate_buckets AS b
             JOIN sync.connections AS c ON c.tenant_id = b.tenant_id
             WHERE NOT c.paused
