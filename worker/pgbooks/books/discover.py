@@ -6,7 +6,7 @@ the accounts per role, the shipping item, tax codes and preferences (the worker 
 SYNC's ``pgbooks connect`` calls ``discover_company_defaults`` after the OAuth flow.
 
 The QuickBooks books closing date (``AccountingInfoPrefs.BookCloseDate``) comes with the
-preferences: discovery stores it, and the worker re-reads it (``read_preferences`` +
+preferences: discovery stores it, and the worker re-reads it (``QboClient.preferences`` +
 ``api.qbo_close__apply``) on its schedule and after a 6210 "Account Period Closed" answer.
 """
 
@@ -17,8 +17,6 @@ from typing import Any
 import httpx
 import psycopg
 from psycopg.types.json import Jsonb
-
-from pgbooks.sync.qbo import MINOR_VERSION, Answer, loads_exact, normalise_fault
 
 APPLY_COMPANY_FACTS = "SELECT api.tenant__apply_company_facts(%(tenant_id)s, %(facts)s)"
 APPLY_CLOSE_DATE = "SELECT api.qbo_close__apply(%s, %s, %s, %s)"
@@ -93,26 +91,6 @@ def discover_company_defaults(
         raise DiscoveryError("api.tenant__apply_company_facts returned no row")
     result: dict[str, Any] = row[0]
     return result
-
-
-async def read_preferences(http: httpx.AsyncClient, company_url: str, token: str) -> Answer:
-    """``GET <company>/preferences`` as an :class:`Answer` (``body["Preferences"]`` when ok)."""
-    try:
-        resp = await http.get(
-            f"{company_url.rstrip('/')}/preferences",
-            headers=_headers(token),
-            params={"minorversion": MINOR_VERSION},
-        )
-    except httpx.HTTPError as exc:
-        return Answer(None, transport_error=type(exc).__name__)
-    try:
-        body = loads_exact(resp.content) if resp.content else None
-    except ValueError:
-        body = None
-    fault = normalise_fault(body)
-    if fault is None and resp.status_code != 200:
-        fault = {"type": "HTTP", "Error": [{"code": str(resp.status_code)}]}
-    return Answer(resp.status_code, body, fault)
 
 
 async def apply_close_date(

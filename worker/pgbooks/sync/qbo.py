@@ -208,6 +208,11 @@ class QboClient:
         url = f"{self.company_url(base_url, realm_id)}/{entity.lower()}/{remote_id}"
         return await self._send("GET", url, token, {"minorversion": MINOR_VERSION})
 
+    async def preferences(self, base_url: str, realm_id: str, token: str) -> Answer:
+        """The company's Preferences (``body.Preferences``: books closing date, currencies...)."""
+        url = f"{self.company_url(base_url, realm_id)}/preferences"
+        return await self._send("GET", url, token, {"minorversion": MINOR_VERSION})
+
     async def query(self, base_url: str, realm_id: str, token: str, text: str) -> Answer:
         """One query (``select * from Entity where ...``); rows in ``body.QueryResponse``."""
         url = f"{self.company_url(base_url, realm_id)}/query"

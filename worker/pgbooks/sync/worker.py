@@ -36,7 +36,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
-from pgbooks.books.discover import apply_close_date, read_preferences
+from pgbooks.books.discover import apply_close_date
 from pgbooks.sync.oauth import AuthLost, TokenStore
 from pgbooks.sync.qbo import Answer, QboClient, dumps_exact, loads_exact
 
@@ -378,10 +378,9 @@ class Worker:
     ) -> dict[str, Any] | None:
         """Read the company preferences and let ``api.qbo_close__apply`` store the closing date
         and re-decide the documents it closes (never raises: logged instead)."""
-        company = QboClient.company_url(base_url, realm_id)
 
         async def call(token: str) -> Answer:
-            return await read_preferences(self.qbo.http, company, token)
+            return await self.qbo.preferences(base_url, realm_id, token)
 
         try:
             answer = await self._with_auth(conn, tenant_id, call)
